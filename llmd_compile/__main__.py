@@ -1,0 +1,3 @@
+from llmd_compile.cli import main
+
+main()

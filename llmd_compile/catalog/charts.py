@@ -1,0 +1,132 @@
+"""Upstream chart facts as data: what each supported chart version accepts and renders.
+
+Sources are cited per fact as `REPO@ref:path` in ../shared/upstream/CATALOG.md (§b modelservice,
+§c llm-d-infra, §d inferencepool). Emitters branch on these facts, never on version strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Literal
+
+INFRA_REPO = "https://llm-d-incubation.github.io/llm-d-infra/"
+MS_REPO = "https://llm-d-incubation.github.io/llm-d-modelservice/"
+# OCI registry of the inferencepool chart (helmfile: oci://<this>/inferencepool).
+POOL_OCI = "registry.k8s.io/gateway-api-inference-extension/charts"
+
+POOL_X_K8S = "inference.networking.x-k8s.io/v1alpha2"
+POOL_K8S = "inference.networking.k8s.io/v1"
+
+
+@dataclass(frozen=True)
+class InfraChart:
+    version: str
+    has_schema: bool = True
+    # v1.4.0 renamed the gateway selection: gateway.provider + exposure (CATALOG §c.2).
+    has_provider: bool = False
+    # Default of gateway.service.type: LoadBalancer in v1.3.0-v1.3.2, ClusterIP from v1.3.3.
+    default_service_type: str = "ClusterIP"
+
+
+@dataclass(frozen=True)
+class PoolChart:
+    version: str
+    # InferencePool apiVersions this chart can render; the first is what it renders by default.
+    pool_api_versions: tuple[str, ...] = (POOL_K8S, POOL_X_K8S)
+    target_ports: Literal["targetPortNumber", "targetPorts"] = "targetPorts"
+    image_keys: Literal["hub/name", "registry/repository"] = "hub/name"
+    # Where the Istio DestinationRule for the EPP is configured (CATALOG §a.3, §d.2).
+    destination_rule: Literal["infra", "istio", "provider.istio"] = "provider.istio"
+    # Name of the plugins file baked into the chart's ConfigMap.
+    default_plugins_file: str = "default-plugins.yaml"
+
+
+@dataclass(frozen=True)
+class ModelServiceChart:
+    version: str
+    has_schema: bool = True
+    # routing.{parentRefs,inferencePool,inferenceModel,httpRoute,epp}: v0.2.x only (removed v0.3.0).
+    routing_gaie_keys: bool = False
+    # routing.proxy.enabled exists from v0.2.8 (before, the sidecar is always rendered).
+    proxy_toggle: bool = True
+    # v0.2.7-v0.2.14 read --tensor-parallel-size from a container-level `parallelism`
+    # but the GPU count from decode.parallelism (fixed in v0.2.15, CATALOG §b.2).
+    container_parallelism_quirk: bool = False
+    # The pod label the pool selects on, and whether modelArtifacts.labels exists / is open.
+    serving_label: str = "llm-d.ai/inference-serving"
+    model_label_is_fullname: bool = False
+    has_labels_key: bool = True
+    custom_labels: bool = True
+    # v0.2.8/v0.2.9 reject volumes other than {name, emptyDir: {}}.
+    strict_volumes: bool = False
+    has_accelerator_block: bool = True
+
+
+INFRA: Mapping[str, InfraChart] = MappingProxyType({
+    "v1.3.0": InfraChart("v1.3.0", default_service_type="LoadBalancer"),
+    "v1.3.3": InfraChart("v1.3.3"),
+    "v1.3.4": InfraChart("v1.3.4"),
+    "v1.3.6": InfraChart("v1.3.6"),
+    "v1.3.10": InfraChart("v1.3.10"),
+    "v1.4.0": InfraChart("v1.4.0", has_provider=True),
+})
+
+POOL: Mapping[str, PoolChart] = MappingProxyType({
+    "v0.5.1": PoolChart("v0.5.1", pool_api_versions=(POOL_X_K8S,), target_ports="targetPortNumber",
+                        destination_rule="infra", default_plugins_file="plugins-v2.yaml"),
+    "v1.0.1": PoolChart("v1.0.1", destination_rule="istio"),
+    "v1.2.0": PoolChart("v1.2.0"),
+    "v1.2.0-rc.1": PoolChart("v1.2.0-rc.1"),
+    "v1.3.0": PoolChart("v1.3.0"),
+    "v1.4.0": PoolChart("v1.4.0"),
+    "v1.5.0": PoolChart("v1.5.0", pool_api_versions=(POOL_K8S,), image_keys="registry/repository"),
+})
+
+_V02 = {"routing_gaie_keys": True, "serving_label": "llm-d.ai/inferenceServing",
+        "model_label_is_fullname": True, "has_labels_key": False, "custom_labels": False}
+MODELSERVICE: Mapping[str, ModelServiceChart] = MappingProxyType({
+    "v0.2.7": ModelServiceChart("v0.2.7", has_schema=False, proxy_toggle=False, container_parallelism_quirk=True,
+                                has_accelerator_block=False, **_V02),  # type: ignore[arg-type]
+    "v0.2.9": ModelServiceChart("v0.2.9", container_parallelism_quirk=True, strict_volumes=True,
+                                **_V02),  # type: ignore[arg-type]
+    "v0.2.10": ModelServiceChart("v0.2.10", container_parallelism_quirk=True, **_V02),  # type: ignore[arg-type]
+    "v0.3.8": ModelServiceChart("v0.3.8", serving_label="llm-d.ai/inferenceServing", custom_labels=False),
+    "v0.4.5": ModelServiceChart("v0.4.5"),
+    "v0.4.9": ModelServiceChart("v0.4.9"),
+    "v0.4.12": ModelServiceChart("v0.4.12"),
+})
+
+
+@dataclass(frozen=True)
+class Release:
+    """A version set an llm-d release shipped (CATALOG §0.1)."""
+
+    name: str
+    infra: str
+    inferencepool: str
+    modelservice: str
+    scheduler_image: str
+    vllm_image: str
+    routing_sidecar_image: str
+    gateway_api_crds: str
+    gaie_crds: str
+    # InferencePool group the guides of that release rendered (they forced v1alpha2 up to v0.4.0).
+    pool_api_version: str
+
+
+RELEASES: Mapping[str, Release] = MappingProxyType({
+    "seed": Release("seed", "v1.3.0", "v0.5.1", "v0.2.7", "ghcr.io/llm-d/llm-d-inference-scheduler:v0.2.1",
+                    "ghcr.io/llm-d/llm-d-dev:pr-170", "ghcr.io/llm-d/llm-d-routing-sidecar:v0.2.0",
+                    "v1.3.0", "v0.5.1", POOL_X_K8S),
+    "v0.3.0": Release("v0.3.0", "v1.3.3", "v1.0.1", "v0.2.10", "ghcr.io/llm-d/llm-d-inference-scheduler:v0.3.2",
+                      "ghcr.io/llm-d/llm-d-cuda:v0.3.0", "ghcr.io/llm-d/llm-d-routing-sidecar:v0.3.0",
+                      "v1.3.0", "v1.0.1", POOL_X_K8S),
+    "v0.4.0": Release("v0.4.0", "v1.3.4", "v1.2.0-rc.1", "v0.3.8",
+                      "ghcr.io/llm-d/llm-d-inference-scheduler:v0.4.0-rc.1", "ghcr.io/llm-d/llm-d-cuda:v0.3.1",
+                      "ghcr.io/llm-d/llm-d-routing-sidecar:v0.4.0", "v1.3.0", "v1.2.0-rc.1", POOL_X_K8S),
+    "v0.6": Release("v0.6", "v1.4.0", "v1.4.0", "v0.4.9", "ghcr.io/llm-d/llm-d-inference-scheduler:v0.7.0",
+                    "ghcr.io/llm-d/llm-d-cuda:v0.6.0", "ghcr.io/llm-d/llm-d-routing-sidecar:v0.7.1",
+                    "v1.5.1", "v1.4.0", POOL_K8S),
+})

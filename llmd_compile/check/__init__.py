@@ -1,0 +1,1 @@
+"""Diagnostics over the compiled artifact set (wiring, capacity, platform)."""

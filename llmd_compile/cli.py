@@ -1,0 +1,199 @@
+"""Command line: parse args, load -> compile -> write/check/diff, print one summary line per stack.
+
+Exit codes: 0 written / up to date, 1 out of date (--check, --diff), 2 invalid input.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from llmd_compile import __version__, outdir
+from llmd_compile.compile import compile_spec
+from llmd_compile.emit.kustomize import user_component_kustomization
+from llmd_compile.errors import Problem, SpecError
+from llmd_compile.spec import load
+from llmd_compile.yamlio import dump
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class Compiled:
+    name: str
+    source: str
+    files: dict[str, str]
+    platforms: tuple[str, ...]
+
+
+def _display(path: Path, out: Path) -> str:
+    """The spec path as written into headers: relative to the repo root (out/'s parent)."""
+    resolved = path.resolve()
+    for base in (out.resolve().parent, Path.cwd()):
+        try:
+            return resolved.relative_to(base).as_posix()
+        except ValueError:
+            continue
+    return path.as_posix()
+
+
+def _expand(paths: tuple[str, ...]) -> list[Path]:
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file()))
+        else:
+            found.append(path)
+    return found
+
+
+def _compile_all(paths: list[Path], out: Path) -> list[Compiled]:
+    problems: list[Problem] = []
+    results: list[Compiled] = []
+    owners: dict[str, str] = {}
+    for path in paths:
+        source = _display(path, out)
+        try:
+            spec = load(path, source)
+            files = compile_spec(spec, source)
+        except SpecError as exc:
+            problems.extend(exc.problems)
+            continue
+        name = spec.metadata.name
+        if name in owners:
+            problems.append(Problem(source, 0, 0, "metadata.name", f"{name!r} is also the name of {owners[name]}"))
+            continue
+        owners[name] = source
+        spec_digest = outdir.digest(path.read_bytes())
+        files = outdir.with_manifest(source, spec_digest, files)
+        results.append(Compiled(name, source, files, tuple(spec.platforms.names())))
+    if problems:
+        raise SpecError(problems)
+    return results
+
+
+def _scaffold_components(out: Path, compiled: list[Compiled]) -> list[str]:
+    created = []
+    for platform in sorted({p for c in compiled for p in c.platforms}):
+        target = out.resolve().parent / "overlays" / platform / "kustomization.yaml"
+        if not target.exists() and not target.is_symlink():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(
+                "# Your kustomize component for the " + platform + " overlays of every stack.\n"
+                "# llmd-compile created this stub once and never touches it again.\n"
+                + dump(user_component_kustomization(platform)), encoding="utf-8")
+            created.append(str(target))
+    return created
+
+
+def _fail(exc: SpecError) -> None:
+    for problem in exc.problems:
+        click.echo(str(problem), err=True)
+    count = len(exc.problems)
+    click.echo(f"error: {count} problem{'s' if count != 1 else ''}; nothing was written", err=True)
+    sys.exit(2)
+
+
+class _DefaultToCompile(click.Group):
+    """`llmd-compile SPEC...` means `llmd-compile compile SPEC...`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = ["compile", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_DefaultToCompile, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="llmd-compile")
+def main() -> None:
+    """Compile llm-d stack specs into committed GitOps artifacts under out/."""
+
+
+@main.command("compile")
+@click.argument("specs", nargs=-1, required=True)
+@click.option("--out", "out_dir", default="out", show_default=True, type=click.Path(file_okay=False),
+              help="Directory that holds one subdirectory per stack.")
+@click.option("--check", is_flag=True, help="Write nothing; list stale, missing and extra files; exit 1 if any.")
+@click.option("--diff", "show_diff", is_flag=True, help="Write nothing; print a unified diff; exit 1 if any.")
+def compile_command(specs: tuple[str, ...], out_dir: str, check: bool, show_diff: bool) -> None:
+    """Compile SPEC files (or directories of specs) into OUT/<stack>/."""
+    out = Path(out_dir)
+    try:
+        compiled = _compile_all(_expand(specs), out)
+    except SpecError as exc:
+        _fail(exc)
+        return
+    if check or show_diff:
+        _check(out, compiled, show_diff)
+        return
+    try:
+        with outdir.locked(out):
+            for created in _scaffold_components(out, compiled):
+                click.echo(f"created user component {created} (yours from now on)")
+            for item in compiled:
+                changed = outdir.write(out, item.name, item.files)
+                unchanged = len(item.files) - len([c for c in changed if c in item.files])
+                state = f"{len(changed)} changed, {unchanged} unchanged" if changed else "up to date"
+                click.echo(f"{item.name}: {state}")
+    except SpecError as exc:
+        _fail(exc)
+    except OSError as exc:
+        click.echo(f"error: cannot write {exc.filename or out}: {exc.strerror or exc}", err=True)
+        sys.exit(2)
+
+
+def _check(out: Path, compiled: list[Compiled], show_diff: bool) -> None:
+    dirty = False
+    for item in compiled:
+        stack_dir = out / item.name
+        if show_diff:
+            text = outdir.diff(stack_dir, item.files, f"{out.as_posix()}/{item.name}")
+            if text:
+                dirty = True
+                click.echo(text, nl=False)
+            continue
+        drift = outdir.check(stack_dir, item.files)
+        for kind, rels in (("stale", drift.stale), ("missing", drift.missing), ("extra", drift.extra)):
+            for rel in rels:
+                click.echo(f"{out.as_posix()}/{item.name}/{rel}: {kind} (from {item.source})")
+        dirty = dirty or bool(drift)
+        if not drift:
+            click.echo(f"{item.name}: up to date")
+    if dirty and not show_diff:
+        click.echo("out of date: run llmd-compile on these specs and commit the result", err=True)
+    sys.exit(1 if dirty else 0)
+
+
+@main.command("schema")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+def schema_command(output: str | None) -> None:
+    """Print the JSON Schema of the stack spec (for editors: yaml-language-server)."""
+    from llmd_compile.spec.models import Spec
+
+    text = json.dumps(Spec.model_json_schema(), indent=2, sort_keys=True) + "\n"
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
+@main.command("versions")
+def versions_command() -> None:
+    """List release presets and supported chart and picker versions."""
+    from llmd_compile.catalog import charts
+    from llmd_compile.catalog.plugins import PICKERS
+
+    click.echo("release presets:")
+    for r in charts.RELEASES.values():
+        click.echo(f"  {r.name}: infra {r.infra}, inferencepool {r.inferencepool}, modelservice {r.modelservice}, "
+                   f"picker {r.scheduler_image}")
+    click.echo("llm-d-infra: " + ", ".join(charts.INFRA))
+    click.echo("inferencepool: " + ", ".join(charts.POOL))
+    click.echo("llm-d-modelservice: " + ", ".join(charts.MODELSERVICE))
+    click.echo("endpoint picker registries: " + ", ".join(PICKERS))
+

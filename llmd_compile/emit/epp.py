@@ -1,0 +1,113 @@
+"""Scheduler intent -> the EndpointPickerConfig the pinned picker version accepts (CATALOG §e)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llmd_compile import yamlio
+from llmd_compile.catalog.plugins import PickerVersion
+from llmd_compile.errors import Problem, SpecError
+from llmd_compile.resolve import Stack
+
+CONFIG_API_VERSION = "inference.networking.x-k8s.io/v1alpha1"
+CONFIG_FILE = "epp-config.yaml"  # key under inferencepool pluginsCustomConfig
+PROFILE = "default"
+
+# Scorer intent -> candidate plugin types, newest name last; the first one the picker has wins.
+SCORER_TYPES: dict[str, tuple[str, ...]] = {
+    "queue": ("queue-scorer",),
+    "kvCache": ("kv-cache-utilization-scorer", "kv-cache-scorer"),
+    "prefixCache": ("prefix-cache-scorer",),
+    "loadAware": ("load-aware-scorer",),
+    "sessionAffinity": ("session-affinity-scorer",),
+    "loraAffinity": ("lora-affinity-scorer",),
+}
+# No picker version registers a round-robin picker: "round-robin" (the seed's option 3) is the
+# uniform random-picker with no scorers, which spreads load the same way in expectation.
+PICKER_TYPES: dict[str, str] = {
+    "max-score": "max-score-picker",
+    "random": "random-picker",
+    "round-robin": "random-picker",
+    "weighted-random": "weighted-random-picker",
+}
+
+
+def _param_names(picker: PickerVersion, type_name: str) -> set[str] | None:
+    params = picker.plugins[type_name].params
+    return None if params is None else {p.name for p in params}
+
+
+def _prefix_params(stack: Stack, type_name: str) -> tuple[dict[str, Any], str | None]:
+    """Prefix-cache tuning under the names this picker version reads, and where they go.
+
+    Returns (parameters, producer type or None when they belong on the scorer itself).
+    """
+    tuning = stack.spec.scheduler.prefixCache
+    picker = stack.picker
+    names = _param_names(picker, type_name) or set()
+    target: str | None = None
+    block_keys = {"hashBlockSize", "blockSize", "blockSizeTokens"}
+    if not names & block_keys and "approx-prefix-cache-producer" in picker.plugins:
+        target = "approx-prefix-cache-producer"
+        names = _param_names(picker, target) or set()
+    params: dict[str, Any] = {}
+    if "blockSizeTokens" in names:
+        params["blockSizeTokens"] = tuning.blockSizeTokens
+    elif "blockSize" in names:
+        params["blockSize"] = tuning.blockSize
+    elif "hashBlockSize" in names:
+        params["hashBlockSize"] = tuning.blockSize
+    for key in ("maxPrefixBlocksToMatch", "lruCapacityPerServer"):
+        if key in names:
+            params[key] = getattr(tuning, key)
+    return params, target
+
+
+def _weight(stack: Stack, field: str, weight: float, problems: list[Problem]) -> int | float:
+    if not stack.picker.integer_weights:
+        return weight
+    if weight != int(weight):
+        problems.append(Problem(stack.source, 0, 0, field,
+                                f"{stack.picker.name} takes integer weights; {weight} is not one"))
+    return int(weight)
+
+
+def endpoint_picker_config(stack: Stack) -> dict[str, Any]:
+    picker = stack.picker
+    sched = stack.spec.scheduler
+    problems: list[Problem] = []
+    plugins: list[dict[str, Any]] = [{"type": "single-profile-handler"}]
+    refs: list[dict[str, Any]] = []
+    for intent, weight in sched.scorers.model_dump(exclude_none=True).items():
+        field = f"scheduler.scorers.{intent}"
+        type_name = next((t for t in SCORER_TYPES[intent] if t in picker.plugins), None)
+        if type_name is None:
+            problems.append(Problem(stack.source, 0, 0, field,
+                                    f"picker {picker.name} has no {' or '.join(SCORER_TYPES[intent])} plugin"))
+            continue
+        plugin: dict[str, Any] = {"type": type_name}
+        if intent == "prefixCache":
+            params, producer = _prefix_params(stack, type_name)
+            if producer:
+                plugins.append({"type": producer, "parameters": params})
+            elif params:
+                plugin["parameters"] = params
+        plugins.append(plugin)
+        refs.append({"pluginRef": type_name, "weight": _weight(stack, field, weight, problems)})
+    picker_type = PICKER_TYPES[sched.picker]
+    if picker_type not in picker.plugins:
+        problems.append(Problem(stack.source, 0, 0, "scheduler.picker", f"picker {picker.name} has no {picker_type}"))
+    plugins.append({"type": picker_type})
+    refs.append({"pluginRef": picker_type})
+    if problems:
+        raise SpecError(problems)
+    return {
+        "apiVersion": CONFIG_API_VERSION,
+        "kind": "EndpointPickerConfig",
+        "plugins": plugins,
+        "schedulingProfiles": [{"name": PROFILE, "plugins": refs}],
+    }
+
+
+def emit(stack: Stack) -> dict[str, str]:
+    return {"epp/endpoint-picker-config.yaml": yamlio.dump(endpoint_picker_config(stack))}

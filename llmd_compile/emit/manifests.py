@@ -1,0 +1,219 @@
+"""Plain Kubernetes manifests of the stack: HTTPRoute, cache PVC, and our own Jobs.
+
+Shaped as the Kubernetes and Gateway API docs show them. Our Jobs run as non-root with every
+capability dropped and a read-only root filesystem, so they pass OpenShift `restricted-v2`.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from typing import Any
+
+from llmd_compile.emit.helm import model_dir
+from llmd_compile.resolve import GATEWAY_PORT, SERVICE_PORT, Stack
+
+CURL_IMAGE = "curlimages/curl:8.11.1"
+SYNC_WAVE = "argocd.argoproj.io/sync-wave"
+
+
+def _labels(stack: Stack, component: str) -> dict[str, str]:
+    return {
+        "app.kubernetes.io/name": component,
+        "app.kubernetes.io/part-of": stack.spec.metadata.name,
+        "app.kubernetes.io/managed-by": "llmd-compile",
+    }
+
+
+def restricted_container() -> dict[str, Any]:
+    return {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def httproute(stack: Stack) -> dict[str, Any]:
+    names = stack.names
+    backend: dict[str, Any] = {"group": stack.pool_group, "kind": "InferencePool", "name": names.pool}
+    gke = stack.spec.gateway.provider == "gke"
+    if not gke:
+        backend.update({"port": SERVICE_PORT, "weight": 1})
+    rule: dict[str, Any] = {"backendRefs": [backend]}
+    timeouts = stack.spec.route.timeouts.model_dump(exclude_none=True)
+    if timeouts and not gke:  # GKE gateways reject route timeouts (CATALOG §g.1)
+        rule["timeouts"] = timeouts
+    rule["matches"] = [{"path": {"type": "PathPrefix", "value": "/"}}]
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": {"name": names.route, "labels": _labels(stack, "httproute"),
+                     "annotations": {SYNC_WAVE: "2"}},
+        "spec": {
+            "parentRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": names.gateway}],
+            "rules": [rule],
+        },
+    }
+
+
+def pvc(stack: Stack) -> dict[str, Any] | None:
+    claim = stack.spec.model.cache.pvc
+    if claim is None:
+        return None
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": claim.name, "labels": _labels(stack, "model-cache"),
+                     "annotations": {SYNC_WAVE: "-2"}},
+        "spec": {"accessModes": list(claim.accessModes), "resources": {"requests": {"storage": claim.size}}},
+    }
+
+
+def _pod(stack: Stack, container: dict[str, Any], volumes: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "restartPolicy": "Never",
+        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [container],
+        "volumes": volumes,
+    }
+
+
+def _job(stack: Stack, name: str, component: str, pod: dict[str, Any], annotations: dict[str, str],
+         deadline: int, backoff: int) -> dict[str, Any]:
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name, "labels": _labels(stack, component), "annotations": annotations},
+        "spec": {
+            "backoffLimit": backoff,
+            "activeDeadlineSeconds": deadline,
+            "ttlSecondsAfterFinished": 86400,
+            "template": {"metadata": {"labels": _labels(stack, component)}, "spec": pod},
+        },
+    }
+
+
+def model_download_job(stack: Stack) -> dict[str, Any] | None:
+    """Fills the cache PVC once, before the model servers start (sync wave -1)."""
+    claim = stack.spec.model.cache.pvc
+    if claim is None:
+        return None
+    target = f"/cache/{model_dir(stack)}"
+    script = (
+        f"set -eu\n"
+        f"if [ -f {shlex.quote(target)}/config.json ]; then echo 'model already cached'; exit 0; fi\n"
+        f"huggingface-cli download {shlex.quote(stack.spec.model.name)} --local-dir {shlex.quote(target)}\n"
+    )
+    env: list[dict[str, Any]] = [{"name": "HOME", "value": "/tmp"}, {"name": "HF_HOME", "value": "/tmp/hf"}]
+    secret = stack.spec.model.tokenSecret
+    if secret:
+        env.append({"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": secret.name, "key": secret.key}}})
+    container = {
+        "name": "download",
+        "image": stack.spec.decode.image,
+        "command": ["/bin/sh", "-c", script],
+        "env": env,
+        "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}},
+        "securityContext": restricted_container(),
+        "volumeMounts": [{"name": "cache", "mountPath": "/cache"}, {"name": "tmp", "mountPath": "/tmp"}],
+    }
+    volumes = [{"name": "cache", "persistentVolumeClaim": {"claimName": claim.name}},
+               {"name": "tmp", "emptyDir": {}}]
+    return _job(stack, f"{stack.spec.metadata.name}-model-download", "model-download",
+                _pod(stack, container, volumes), {SYNC_WAVE: "-1"}, deadline=7200, backoff=3)
+
+
+def smoke_test_script(stack: Stack) -> str:
+    base = f"http://{stack.names.gateway_host}:{GATEWAY_PORT}"
+    model = stack.spec.model.served_name
+    completion = json.dumps({"model": model, "prompt": "How are you today?", "max_tokens": 10})
+    chat = json.dumps({"model": model, "messages": [{"role": "user", "content": "Hello! What is machine learning?"}],
+                       "max_tokens": 50, "temperature": 0.7})
+    q = shlex.quote
+    return "\n".join([
+        "set -eu",
+        f"BASE={q(base)}",
+        "# Wait for the gateway to route to a ready model server (model load takes minutes).",
+        "i=0",
+        f"until curl -sf \"$BASE/v1/models\" | grep -q {q(json.dumps(model))}; do",
+        "  i=$((i+1)); [ \"$i\" -le 90 ] || { echo 'no model behind the gateway after 15 min'; exit 1; }",
+        "  sleep 10",
+        "done",
+        "echo 'ok /v1/models'",
+        f"curl -sf \"$BASE/v1/completions\" -H 'Content-Type: application/json' -d {q(completion)}"
+        " | grep -q '\"choices\"'",
+        "echo 'ok /v1/completions'",
+        f"curl -sf \"$BASE/v1/chat/completions\" -H 'Content-Type: application/json' -d {q(chat)}"
+        " | grep -q '\"choices\"'",
+        "echo 'ok /v1/chat/completions'",
+        "",
+    ])
+
+
+def smoke_test_job(stack: Stack) -> dict[str, Any]:
+    container = {
+        "name": "smoke-test",
+        "image": CURL_IMAGE,
+        "command": ["/bin/sh", "-c", smoke_test_script(stack)],
+        "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}},
+        "securityContext": restricted_container(),
+    }
+    annotations = {
+        "argocd.argoproj.io/hook": "PostSync",
+        "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation",
+    }
+    return _job(stack, f"{stack.spec.metadata.name}-smoke-test", "smoke-test", _pod(stack, container, []),
+                annotations, deadline=1800, backoff=2)
+
+
+def guidellm_job(stack: Stack) -> dict[str, Any] | None:
+    """The seed's multiturn guidellm benchmark, against the gateway Service."""
+    bench = stack.spec.benchmark.guidellm
+    if bench is None:
+        return None
+    data = f"prompt_tokens={bench.promptTokens},output_tokens={bench.outputTokens},turns={bench.turns}"
+    seconds = int(bench.duration.rstrip("s")) if bench.duration.rstrip("s").isdigit() else None
+    args = [
+        "benchmark",
+        "--target", f"http://{stack.names.gateway_host}:{GATEWAY_PORT}",
+        "--model", stack.spec.model.served_name,
+        "--backend-args", json.dumps({"endpoint": "/v1/chat/completions"}),
+        "--rate-type", "concurrent",
+        "--rate", str(bench.users),
+        "--data", data,
+        "--output-path", "/output/results.json",
+    ]
+    if seconds is not None:
+        args += ["--max-seconds", str(seconds)]
+    env: list[dict[str, Any]] = [{"name": "HOME", "value": "/tmp"}]
+    container = {
+        "name": "benchmark",
+        "image": bench.image,
+        "command": ["guidellm"],
+        "args": args,
+        "env": env,
+        "resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"cpu": "4", "memory": "8Gi"}},
+        "securityContext": restricted_container(),
+        "volumeMounts": [{"name": "output", "mountPath": "/output"}, {"name": "tmp", "mountPath": "/tmp"}],
+    }
+    volumes = [{"name": "output", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}]
+    job = _job(stack, "guidellm-benchmark", "guidellm-benchmark", _pod(stack, container, volumes), {},
+               deadline=3600, backoff=0)
+    job["metadata"]["namespace"] = bench.namespace
+    return job
+
+
+def openshift_route(stack: Stack) -> dict[str, Any]:
+    """Exposes the gateway Service outside the cluster on OpenShift (edge TLS at the router)."""
+    return {
+        "apiVersion": "route.openshift.io/v1",
+        "kind": "Route",
+        "metadata": {"name": stack.names.gateway, "labels": _labels(stack, "gateway-route")},
+        "spec": {
+            "to": {"kind": "Service", "name": stack.names.gateway_service, "weight": 100},
+            "port": {"targetPort": GATEWAY_PORT},
+            "tls": {"termination": "edge", "insecureEdgeTerminationPolicy": "Redirect"},
+        },
+    }

@@ -1,0 +1,112 @@
+"""The generated per-stack README: what was compiled, versions, topology, deploy and test."""
+
+from __future__ import annotations
+
+from llmd_compile import yamlio
+from llmd_compile.emit import epp, manifests
+from llmd_compile.emit.kustomize import platforms
+from llmd_compile.resolve import Stack
+
+
+def _scorers(stack: Stack) -> list[str]:
+    config = epp.endpoint_picker_config(stack)
+    weights = {ref["pluginRef"]: ref.get("weight") for ref in config["schedulingProfiles"][0]["plugins"]}
+    return [f"{t} (weight {weights[t]})" if weights.get(t) is not None else t
+            for t in (p["type"] for p in config["plugins"]) if t in weights]
+
+
+def render(stack: Stack) -> str:
+    spec = stack.spec
+    n = stack.names
+    secret = spec.model.tokenSecret
+    scorer_nodes = "<br/>".join(_scorers(stack))
+    plats = platforms(stack)
+    lines = [
+        f"# Stack `{spec.metadata.name}`",
+        "",
+        f"`{spec.model.name}` served as `{spec.model.served_name}` on {spec.decode.replicas} decode replica(s) "
+        f"× TP={spec.decode.parallelism.tensor} ({spec.accelerator.vendor} {spec.accelerator.model}), "
+        f"namespace `{n.namespace}`, gateway provider `{spec.gateway.provider}`.",
+        "",
+        "## Versions",
+        "",
+        "| component | version |",
+        "|---|---|",
+        f"| llm-d-infra chart | {stack.infra.version} |",
+        f"| inferencepool chart | {stack.pool.version} (InferencePool `{stack.pool_api_version}`) |",
+        f"| llm-d-modelservice chart | {stack.ms.version} |",
+        f"| endpoint picker | `{spec.scheduler.image}` (registry `{stack.picker.name}`) |",
+        f"| vLLM image | `{spec.decode.image}` |",
+        f"| release preset | {stack.release.name if stack.release else '(pinned charts)'} |",
+        "",
+        "## Topology",
+        "",
+        "```mermaid",
+        "flowchart LR",
+        "  client([client]) --> gw",
+        f"  gw[\"Gateway {n.gateway}<br/>Service {n.gateway_service}\"] --> route",
+        f"  route[\"HTTPRoute {n.route}\"] --> pool",
+        f"  pool[\"InferencePool {n.pool}\"] -.->|ext-proc :9002| epp",
+        f"  epp[\"EPP {n.epp}<br/>{scorer_nodes}\"]",
+        f"  pool --> decode[\"{spec.decode.replicas}× {n.decode}<br/>port 8000\"]",
+        "```",
+        "",
+        "## Files",
+        "",
+        "| path | what |",
+        "|---|---|",
+        "| `values/infra.yaml` | llm-d-infra values (Gateway, Istio DestinationRule for the EPP) |",
+        "| `values/inferencepool.yaml` | inferencepool values (EPP, pool selector, plugin config) |",
+        "| `values/modelservice.yaml` | llm-d-modelservice values (vLLM decode pods) |",
+        "| `epp/endpoint-picker-config.yaml` | the EndpointPickerConfig embedded in the inferencepool values |",
+        "| `base/` | HTTPRoute, model cache PVC and download Job, smoke-test Job |",
+        *[f"| `overlays/{p}/` | {p} overlay (includes the user component `overlays/{p}/` at the repo root) |"
+          for p in plats],
+        "| `helmfile.yaml` | the three releases, for deploys without Argo CD |",
+        "| `argocd/<platform>.yaml` | one multi-source Argo CD Application per platform |",
+        "| `bench/guidellm-job.yaml` | the guidellm benchmark Job (run on demand) |",
+        "",
+        "## Deploy",
+        "",
+        "Prerequisites: Gateway API and inference-extension CRDs, and a gateway control plane that "
+        "supports the inference extension (upstream Istio with `SUPPORT_GATEWAY_API_INFERENCE_EXTENSION=true`;"
+        " OpenShift Service Mesh lacks it).",
+        "",
+    ]
+    if secret:
+        lines += [
+            "Create the token Secret (never commit it):",
+            "",
+            "```bash",
+            f"kubectl create namespace {n.namespace}",
+            f"kubectl create secret generic {secret.name} --from-literal={secret.key}=\"$HF_TOKEN\" -n {n.namespace}",
+            "```",
+            "",
+        ]
+    lines += [
+        "With Argo CD: `kubectl apply -f argocd/<platform>.yaml`. Without it:",
+        "",
+        "```bash",
+        f"kubectl apply -k overlays/{plats[0]}   # PVC, model download, HTTPRoute, smoke test",
+        f"helmfile sync -f helmfile.yaml -n {n.namespace}",
+        "```",
+        "",
+        "## Test",
+        "",
+        f"The smoke-test Job (`{spec.metadata.name}-smoke-test`, an Argo CD PostSync hook) checks "
+        "`/v1/models`, `/v1/completions` and `/v1/chat/completions` through the gateway:",
+        "",
+        "```bash",
+        f"kubectl logs -n {n.namespace} job/{spec.metadata.name}-smoke-test",
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def emit(stack: Stack) -> dict[str, str]:
+    files = {"README.md": render(stack)}
+    job = manifests.guidellm_job(stack)
+    if job is not None:
+        files["bench/guidellm-job.yaml"] = yamlio.dump(job)
+    return files

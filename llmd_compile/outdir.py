@@ -1,0 +1,194 @@
+"""The only module that writes: ownership manifest, lock, atomic stack swap, prune, check, diff.
+
+A stack directory is replaced as a whole (build beside it, then swap), so a crash leaves either
+the complete old tree or the complete new tree. Files in it that we never produced are carried
+over untouched; files we produced before and no longer produce are pruned. Symlinks are refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import difflib
+import errno
+import fcntl
+import hashlib
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from llmd_compile import yamlio
+from llmd_compile.compile import MANIFEST, header
+from llmd_compile.errors import SpecError
+
+LOCK = ".llmd-compile.lock"
+_RENAME_EXCHANGE = 2
+
+
+def digest(text: str | bytes) -> str:
+    data = text.encode() if isinstance(text, str) else text
+    return hashlib.sha256(data).hexdigest()
+
+
+def manifest_text(source: str, inputs_digest: str, files: dict[str, str]) -> str:
+    body = {
+        "spec": source,
+        "inputsSha256": inputs_digest,
+        "files": {path: digest(text) for path, text in sorted(files.items())},
+    }
+    return yamlio.dump(body, header=header(source))
+
+
+def with_manifest(source: str, inputs_digest: str, files: dict[str, str]) -> dict[str, str]:
+    return {**files, MANIFEST: manifest_text(source, inputs_digest, files)}
+
+
+def owned(stack_dir: Path) -> set[str]:
+    """Paths the previous compile produced (from its manifest), manifest included."""
+    path = stack_dir / MANIFEST
+    if not path.is_file() or path.is_symlink():
+        return set()
+    try:
+        data = YAML(typ="safe", pure=False).load(path.read_text(encoding="utf-8"))
+    except (YAMLError, UnicodeDecodeError):
+        return {MANIFEST}  # unreadable: we own only the manifest itself
+    files = data.get("files") if isinstance(data, dict) else None
+    names = {MANIFEST} | (set(files) if isinstance(files, dict) else set())
+    return {n for n in names if isinstance(n, str) and _safe_rel(n)}
+
+
+def _safe_rel(rel: str) -> bool:
+    parts = Path(rel).parts
+    return bool(parts) and not Path(rel).is_absolute() and ".." not in parts
+
+
+def _refuse_links(path: Path, root: Path) -> None:
+    for candidate in [path, *path.parents]:
+        if candidate == root.parent:
+            break
+        if candidate.is_symlink():
+            raise SpecError.one(str(candidate), "", "is a symlink; llmd-compile never writes through links")
+
+
+@dataclass
+class Drift:
+    stale: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.stale or self.missing or self.extra)
+
+
+def check(stack_dir: Path, files: dict[str, str]) -> Drift:
+    drift = Drift()
+    for rel, text in files.items():
+        target = stack_dir / rel
+        if target.is_symlink() or not target.is_file():
+            drift.missing.append(rel)
+        elif target.read_bytes() != text.encode():
+            drift.stale.append(rel)
+    drift.extra = sorted(rel for rel in owned(stack_dir) - set(files) if (stack_dir / rel).exists())
+    return drift
+
+
+def diff(stack_dir: Path, files: dict[str, str], label: str) -> str:
+    chunks = []
+    for rel in sorted(set(files) | (owned(stack_dir) - set(files))):
+        target = stack_dir / rel
+        old = target.read_text(encoding="utf-8", errors="replace") if target.is_file() else ""
+        new = files.get(rel, "")
+        if old != new:
+            chunks.extend(difflib.unified_diff(
+                old.splitlines(keepends=True), new.splitlines(keepends=True),
+                fromfile=f"a/{label}/{rel}", tofile=f"b/{label}/{rel}"))
+    return "".join(chunks)
+
+
+@contextlib.contextmanager
+def locked(out: Path) -> Iterator[None]:
+    """Serializes compiles that share one out/ directory."""
+    _refuse_links(out, out)
+    out.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux renameat2 RENAME_EXCHANGE); False if unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd = -100
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    if ctypes.get_errno() in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), str(a))
+
+
+def recover(out: Path, name: str) -> None:
+    """Finish or undo a swap that a crash interrupted."""
+    stack_dir, new, old = out / name, out / f".{name}.new", out / f".{name}.old"
+    if not stack_dir.exists() and old.is_dir():
+        old.rename(stack_dir)
+    for leftover in (new, old):
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover)
+
+
+def write(out: Path, name: str, files: dict[str, str]) -> list[str]:
+    """Replace out/<name> with `files` (plus the user's own files). Returns the changed paths."""
+    stack_dir = out / name
+    _refuse_links(stack_dir, out)
+    recover(out, name)
+    drift = check(stack_dir, files)
+    changed = sorted(drift.stale + drift.missing + drift.extra)
+    if not changed:
+        return []
+    previous = owned(stack_dir)
+    new = out / f".{name}.new"
+    new.mkdir()
+    try:
+        if stack_dir.is_dir():
+            for path in sorted(stack_dir.rglob("*")):
+                rel = path.relative_to(stack_dir).as_posix()
+                if path.is_symlink():
+                    raise SpecError.one(str(path), "", "is a symlink; llmd-compile never writes through links")
+                if path.is_file() and rel not in previous and rel not in files:
+                    (new / rel).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(path, new / rel)  # the user's file: carried over as it is
+        for rel, text in files.items():
+            target = new / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(target, "w", encoding="utf-8", newline="\n") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+        if not stack_dir.exists():
+            new.rename(stack_dir)
+        elif not _exchange(new, stack_dir):
+            stack_dir.rename(out / f".{name}.old")
+            new.rename(stack_dir)
+    except BaseException:
+        recover(out, name)
+        raise
+    recover(out, name)
+    dirfd = os.open(out, os.O_RDONLY)
+    try:
+        os.fsync(dirfd)
+    finally:
+        os.close(dirfd)
+    return changed

@@ -1,0 +1,162 @@
+"""Spec -> Stack: pinned versions resolved against the catalog, and every shared name derived once.
+
+Names that several artifacts must agree on (gateway, pool, EPP service, labels, ports) are
+computed here and nowhere else; they follow the chart helpers' rules (CATALOG §a.2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+from llmd_compile.catalog import charts
+from llmd_compile.catalog.plugins import PickerVersion, picker_for_image
+from llmd_compile.errors import Problem, SpecError
+from llmd_compile.spec.models import Spec
+
+T = TypeVar("T")
+
+SERVICE_PORT = 8000  # port clients and the pool target (sidecar when enabled, else vLLM)
+VLLM_PORT_BEHIND_SIDECAR = 8200  # routing.proxy.targetPort default (MS@v0.2.7 values.yaml)
+EPP_GRPC_PORT = 9002
+EPP_METRICS_PORT = 9090
+GATEWAY_PORT = 80
+
+
+def _trunc(name: str, limit: int) -> str:
+    return name[:limit].rstrip("-")
+
+
+@dataclass(frozen=True)
+class Names:
+    release_postfix: str
+    namespace: str
+    infra_release: str
+    gateway: str
+    gateway_service: str
+    pool: str
+    epp: str
+    ms_release: str
+    ms_fullname: str
+    decode: str
+    route: str
+    pvc: str | None
+
+    @property
+    def epp_host(self) -> str:
+        return f"{self.epp}.{self.namespace}.svc.cluster.local"
+
+    @property
+    def gateway_host(self) -> str:
+        return f"{self.gateway_service}.{self.namespace}.svc.cluster.local"
+
+
+def derive_names(spec: Spec) -> Names:
+    rn = spec.metadata.name
+    infra = f"infra-{rn}"
+    gateway = f"{infra}-inference-gateway"  # gateway.fullname (INFRA@v1.3.0 _helpers.tpl)
+    # Istio's deployment controller names the Service <gateway>-<class>; kgateway/agentgateway reuse the name.
+    service = f"{gateway}-istio" if spec.gateway.provider == "istio" else gateway
+    pool = f"gaie-{rn}"
+    ms = f"ms-{rn}"
+    chart = "llm-d-modelservice"
+    fullname = _trunc(ms if chart in ms else f"{ms}-{chart}", 55)
+    pvc = spec.model.cache.pvc
+    return Names(
+        release_postfix=rn,
+        namespace=spec.metadata.namespace,
+        infra_release=infra,
+        gateway=gateway,
+        gateway_service=service,
+        pool=pool,
+        epp=_trunc(pool.lower(), 40) + "-epp",  # gateway-api-inference-extension.name + "-epp"
+        ms_release=ms,
+        ms_fullname=fullname,
+        decode=f"{fullname}-decode",
+        route=spec.route.name,
+        pvc=pvc.name if pvc else None,
+    )
+
+
+@dataclass(frozen=True)
+class Stack:
+    """What the emitters see: the spec, the resolved upstream versions, the shared names."""
+
+    spec: Spec
+    release: charts.Release | None
+    infra: charts.InfraChart
+    pool: charts.PoolChart
+    ms: charts.ModelServiceChart
+    picker: PickerVersion
+    names: Names
+    source: str  # the spec path as shown in generated headers
+
+    @property
+    def pool_api_version(self) -> str:
+        wanted = self.release.pool_api_version if self.release else self.pool.pool_api_versions[0]
+        return wanted if wanted in self.pool.pool_api_versions else self.pool.pool_api_versions[0]
+
+    @property
+    def pool_group(self) -> str:
+        return self.pool_api_version.split("/")[0]
+
+    @property
+    def sidecar_image(self) -> str | None:
+        if self.spec.decode.sidecar.image:
+            return self.spec.decode.sidecar.image
+        return self.release.routing_sidecar_image if self.release else None
+
+    @property
+    def sidecar(self) -> bool:
+        # Before MS v0.2.8 the sidecar cannot be switched off.
+        return self.spec.decode.sidecar.enabled or not self.ms.proxy_toggle
+
+    @property
+    def vllm_port(self) -> int:
+        return VLLM_PORT_BEHIND_SIDECAR if self.sidecar else SERVICE_PORT
+
+    @property
+    def pod_labels(self) -> dict[str, str]:
+        """Labels the modelservice chart puts on model pods, which the pool selects on."""
+        model = self.names.ms_fullname if self.ms.model_label_is_fullname else self.spec.metadata.name
+        return {self.ms.serving_label: "true", "llm-d.ai/model": model}
+
+
+def _release_for(spec: Spec) -> charts.Release | None:
+    if spec.release:
+        return charts.RELEASES[spec.release]
+    pins = (spec.charts.infra, spec.charts.inferencepool, spec.charts.modelservice)
+    for release in charts.RELEASES.values():
+        if pins == (release.infra, release.inferencepool, release.modelservice):
+            return release
+    # Otherwise the release whose modelservice chart is pinned, for image defaults.
+    return next((r for r in charts.RELEASES.values() if r.modelservice == spec.charts.modelservice), None)
+
+
+def resolve(spec: Spec, source: str) -> Stack:
+    release = _release_for(spec)
+    problems: list[Problem] = []
+
+    def pick(field: str, pinned: str | None, table: Mapping[str, T], default: str | None) -> T | None:
+        version = pinned or default
+        if version is None:
+            problems.append(Problem(source, 0, 0, f"charts.{field}", "no version: pin it or set release:"))
+            return None
+        if version not in table:
+            problems.append(Problem(source, 0, 0, f"charts.{field}",
+                                    f"{version} is not a supported version (supported: {', '.join(table)})"))
+            return None
+        return table[version]
+
+    infra = pick("infra", spec.charts.infra, charts.INFRA, release and release.infra)
+    pool = pick("inferencepool", spec.charts.inferencepool, charts.POOL, release and release.inferencepool)
+    ms = pick("modelservice", spec.charts.modelservice, charts.MODELSERVICE, release and release.modelservice)
+    try:
+        picker = picker_for_image(spec.scheduler.image, spec.scheduler.version)
+    except ValueError as exc:
+        problems.append(Problem(source, 0, 0, "scheduler.image", str(exc)))
+        picker = None
+    if problems or infra is None or pool is None or ms is None or picker is None:
+        raise SpecError(problems)
+    return Stack(spec, release, infra, pool, ms, picker, derive_names(spec), source)

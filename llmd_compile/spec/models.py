@@ -1,0 +1,291 @@
+"""The typed stack spec. Pure data: no I/O, nothing about Kubernetes objects.
+
+Field names of `specs/h100.yaml` are the interface; everything else here extends it.
+Defaults live here, never inside an emitter.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
+
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+CHART_VERSION = r"^v\d+\.\d+\.\d+(-[0-9A-Za-z.]+)?$"
+QUANTITY = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|m)?$"
+# Gateway API Duration (GEP-2257), as the HTTPRoute CRD validates it.
+GW_DURATION = r"^([0-9]{1,5}(h|m|s|ms)){1,4}$"
+GO_DURATION = r"^([0-9]+(\.[0-9]+)?(h|m|s|ms))+$"
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+SECRET_KEY = r"^[-._a-zA-Z0-9]+$"
+IMAGE = r"^[a-z0-9]([-a-z0-9._/:]*[a-z0-9])?(@sha256:[a-f0-9]{64})?$"
+HF_MODEL = r"^[A-Za-z0-9][-A-Za-z0-9_.]*/[A-Za-z0-9][-A-Za-z0-9_.]*$"
+
+DnsLabel = Annotated[str, Field(pattern=DNS_LABEL, max_length=63)]
+DnsSubdomain = Annotated[str, Field(pattern=DNS_SUBDOMAIN, max_length=253)]
+ChartVersion = Annotated[str, Field(pattern=CHART_VERSION)]
+Quantity = Annotated[str, Field(pattern=QUANTITY)]
+Image = Annotated[str, Field(pattern=IMAGE, max_length=255)]
+
+# Names that look like tokens; a spec carries references to secrets, never their values.
+_TOKEN_LIKE = re.compile(r"(hf_[A-Za-z0-9]{20,}|ghp_[A-Za-z0-9]{20,}|sk-[A-Za-z0-9]{20,}|eyJ[A-Za-z0-9_-]{20,})")
+
+
+def _reject_token(value: str) -> str:
+    if _TOKEN_LIKE.search(value):
+        raise ValueError("looks like a secret token; reference a Secret (model.tokenSecret) instead")
+    return value
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Metadata(_Model):
+    # The release postfix: releases are infra-<name>, gaie-<name>, ms-<name>.
+    name: Annotated[str, Field(pattern=DNS_LABEL, max_length=40)]
+    namespace: DnsLabel
+
+
+class Charts(_Model):
+    infra: ChartVersion | None = None
+    inferencepool: ChartVersion | None = None
+    modelservice: ChartVersion | None = None
+
+
+class TokenSecret(_Model):
+    name: DnsSubdomain
+    key: Annotated[str, Field(pattern=SECRET_KEY, max_length=253)] = "HF_TOKEN"
+
+
+class Pvc(_Model):
+    name: DnsSubdomain
+    size: Quantity
+    accessModes: Annotated[
+        list[Literal["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"]],
+        Field(min_length=1),
+    ] = ["ReadWriteMany"]
+    # Directory inside the volume that holds the downloaded model (default: the model name).
+    path: Annotated[str, Field(pattern=r"^[A-Za-z0-9][-A-Za-z0-9_./]*$", max_length=200)] | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _relative(cls, value: str | None) -> str | None:
+        if value is not None and ".." in value.split("/"):
+            raise ValueError("must stay inside the volume (no '..')")
+        return value
+
+
+class Cache(_Model):
+    pvc: Pvc | None = None
+
+
+class Model(_Model):
+    name: Annotated[str, Field(pattern=HF_MODEL, max_length=200)]
+    # The name clients send as "model"; default: the model name.
+    servedName: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    tokenSecret: TokenSecret | None = None
+    cache: Cache = Cache()
+
+    @field_validator("name", "servedName")
+    @classmethod
+    def _no_token(cls, value: str | None) -> str | None:
+        return value if value is None else _reject_token(value)
+
+    @property
+    def served_name(self) -> str:
+        return self.servedName or self.name
+
+
+class Accelerator(_Model):
+    vendor: Literal["nvidia", "amd", "google", "intel", "cpu"] = "nvidia"
+    model: Annotated[str, Field(min_length=1, max_length=63)]
+
+
+class Cluster(_Model):
+    gpus: PositiveInt | None = None
+    gpusPerNode: PositiveInt | None = None
+    nodes: PositiveInt | None = None
+
+
+class Parallelism(_Model):
+    tensor: PositiveInt = 1
+    data: PositiveInt = 1
+
+
+class Resources(_Model):
+    requests: dict[str, Quantity] = {}
+    limits: dict[str, Quantity] = {}
+
+
+class Sidecar(_Model):
+    """The llm-d routing sidecar in front of vLLM on decode pods."""
+
+    enabled: bool = True
+    image: Image | None = None  # default: the release's sidecar image
+
+
+class Role(_Model):
+    replicas: Annotated[int, Field(ge=0, le=1000)] = 1
+    parallelism: Parallelism = Parallelism()
+    image: Image
+    args: list[Annotated[str, Field(max_length=4096)]] = []
+    env: dict[Annotated[str, Field(pattern=ENV_NAME)], Annotated[str, Field(max_length=4096)]] = {}
+    resources: Resources = Resources()
+    sidecar: Sidecar = Sidecar()
+
+    @field_validator("env")
+    @classmethod
+    def _no_secrets_in_env(cls, env: dict[str, str]) -> dict[str, str]:
+        for value in env.values():
+            _reject_token(value)
+        return env
+
+    @field_validator("args")
+    @classmethod
+    def _no_secrets_in_args(cls, args: list[str]) -> list[str]:
+        for value in args:
+            _reject_token(value)
+        return args
+
+
+class GatewayService(_Model):
+    type: Literal["LoadBalancer", "ClusterIP", "NodePort"] = "ClusterIP"
+
+
+class Gateway(_Model):
+    provider: Literal["istio", "kgateway", "agentgateway", "gke"] = "istio"
+    service: GatewayService = GatewayService()
+
+
+ScorerWeight = Annotated[float, Field(gt=0, le=1000)]
+
+
+class Scorers(_Model):
+    """Scorer intents and their weights; each compiles to the pinned picker's plugin type."""
+
+    queue: ScorerWeight | None = None
+    kvCache: ScorerWeight | None = None
+    prefixCache: ScorerWeight | None = None  # approximate (estimated) prefix-cache affinity
+    loadAware: ScorerWeight | None = None
+    sessionAffinity: ScorerWeight | None = None
+    loraAffinity: ScorerWeight | None = None
+
+
+class PrefixCache(_Model):
+    """Approximate prefix-cache scorer tuning (used when scorers.prefixCache is set)."""
+
+    # Hash block size in characters (hashBlockSize / blockSize, pickers on GAIE <= v1.3).
+    blockSize: Annotated[int, Field(ge=1, le=8192)] = 64
+    # Block size in tokens (blockSizeTokens, GAIE >= v1.4); must match vLLM --block-size.
+    blockSizeTokens: Annotated[int, Field(ge=1, le=8192)] = 16
+    maxPrefixBlocksToMatch: Annotated[int, Field(ge=1, le=1_000_000)] = 256
+    lruCapacityPerServer: Annotated[int, Field(ge=1, le=100_000_000)] = 31250
+
+
+class Scheduler(_Model):
+    image: Image
+    # Picker version when the image tag does not say it (e.g. a dev build): sched-v0.2.1, gaie-v0.5.1.
+    version: Annotated[str, Field(pattern=r"^(sched|gaie)-v\d+\.\d+\.\d+$")] | None = None
+    replicas: Annotated[int, Field(ge=1, le=20)] = 1
+    scorers: Scorers = Scorers()
+    picker: Literal["max-score", "random", "round-robin", "weighted-random"] = "max-score"
+    prefixCache: PrefixCache = PrefixCache()
+
+
+class Timeouts(_Model):
+    request: Annotated[str, Field(pattern=GW_DURATION)] | None = None
+    backendRequest: Annotated[str, Field(pattern=GW_DURATION)] | None = None
+
+
+class Route(_Model):
+    name: DnsSubdomain
+    timeouts: Timeouts = Timeouts()
+
+
+class Platform(_Model):
+    storageClassName: DnsSubdomain | None = None
+
+
+class OpenShift(Platform):
+    # Expose the gateway Service with an OpenShift Route (edge TLS) instead of a cloud load balancer.
+    exposeRoute: bool = True
+
+
+class Platforms(_Model):
+    openshift: OpenShift | None = None
+    kubernetes: Platform | None = None
+
+    def names(self) -> list[str]:
+        return [name for name in ("openshift", "kubernetes") if getattr(self, name) is not None]
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> Platforms:
+        if self.openshift is None and self.kubernetes is None:
+            raise ValueError("name at least one platform (openshift, kubernetes)")
+        return self
+
+
+class PodMonitor(_Model):
+    enabled: bool = False
+    interval: Annotated[str, Field(pattern=GO_DURATION)] = "30s"
+
+
+class Monitoring(_Model):
+    podMonitor: PodMonitor = PodMonitor()
+
+
+class Guidellm(_Model):
+    image: Image = "ghcr.io/vllm-project/guidellm:v0.3.0"
+    namespace: DnsLabel = "bench"
+    turns: Annotated[int, Field(ge=1, le=100)] = 1
+    users: Annotated[int, Field(ge=1, le=10_000)] = 1
+    duration: Annotated[str, Field(pattern=GO_DURATION)] = "60s"
+    promptTokens: Annotated[int, Field(ge=1, le=1_000_000)] = 256
+    outputTokens: Annotated[int, Field(ge=1, le=1_000_000)] = 256
+
+
+class Benchmark(_Model):
+    guidellm: Guidellm | None = None
+
+
+class ArgoCD(_Model):
+    repoURL: Annotated[str, Field(pattern=r"^(https://|ssh://|git@)[^\s]+$", max_length=500)]
+    targetRevision: Annotated[str, Field(min_length=1, max_length=255)] = "HEAD"
+    # Where out/ sits inside repoURL (the Applications read values files from there).
+    path: Annotated[str, Field(pattern=r"^[A-Za-z0-9_][-A-Za-z0-9_./]*$", max_length=200)] = "out"
+    project: DnsLabel = "default"
+    namespace: DnsLabel = "argocd"
+
+    @field_validator("path")
+    @classmethod
+    def _inside_repo(cls, value: str) -> str:
+        if ".." in value.split("/"):
+            raise ValueError("must stay inside the repository (no '..')")
+        return value.rstrip("/")
+
+
+class GitOps(_Model):
+    argocd: ArgoCD | None = None
+
+
+class Spec(_Model):
+    apiVersion: Literal["llmd-compile/v1alpha1"]
+    kind: Literal["Stack"]
+    metadata: Metadata
+    # A version set an llm-d release shipped; charts/images pinned below override it.
+    release: Literal["seed", "v0.3.0", "v0.4.0", "v0.6"] | None = None
+    charts: Charts = Charts()
+    model: Model
+    accelerator: Accelerator
+    cluster: Cluster = Cluster()
+    decode: Role
+    gateway: Gateway = Gateway()
+    scheduler: Scheduler
+    route: Route
+    platforms: Platforms = Platforms(kubernetes=Platform())
+    monitoring: Monitoring = Monitoring()
+    benchmark: Benchmark = Benchmark()
+    gitops: GitOps = GitOps()

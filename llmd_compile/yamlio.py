@@ -1,0 +1,139 @@
+"""Every YAML output decision lives here: key order, quoting, indentation, literal blocks.
+
+We emit YAML ourselves instead of through a general dumper: the output is plain data (dicts in
+the order the emitters built them, lists, str/int/float/bool/None), the bytes must be identical
+on every machine, and a string must never be read back as another type by Helm (YAML 1.1) or
+by Kubernetes (YAML 1.2). Any string that a YAML 1.1 or 1.2 reader could take for a bool, null,
+number or timestamp is double-quoted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+_PLAIN = re.compile(r"[A-Za-z0-9_/.$][A-Za-z0-9_./:@+=$-]*")
+# Strings a YAML 1.1 or 1.2 reader resolves to something other than a string.
+_RESERVED = {
+    "y", "yes", "n", "no", "true", "false", "on", "off", "null", "~", "=", "<<",
+    ".inf", "-.inf", "+.inf", ".nan",
+}
+_NUMBERISH = re.compile(r"[-+]?[.0-9][0-9a-fA-FxXoO_:.,+-]*")
+_INDENT = "  "
+
+
+def _needs_quotes(text: str) -> bool:
+    if not text or not _PLAIN.fullmatch(text):
+        return True
+    if text.lower() in _RESERVED or _NUMBERISH.fullmatch(text) or text.endswith(":"):
+        return True
+    # ISO dates and timestamps (YAML 1.1 !!timestamp).
+    return bool(re.match(r"\d{4}-\d{1,2}-\d{1,2}", text))
+
+
+def _printable(ch: str) -> bool:
+    code = ord(ch)
+    return (0x20 <= code <= 0x7E or 0xA0 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD
+            or 0x10000 <= code <= 0x10FFFF) and ch != "\ufeff"
+
+
+def _quote(text: str) -> str:
+    """A YAML double-quoted scalar: JSON escapes, plus escapes for what YAML deems non-printable."""
+    body = json.dumps(text, ensure_ascii=False)
+    return "".join(ch if _printable(ch) else (
+        f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}") for ch in body)
+
+
+def scalar(value: Any) -> str:
+    """One scalar as YAML text (no multi-line strings here)."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(f"refusing to emit non-finite float {value!r}")
+        text = repr(value)
+        mantissa, e, exponent = text.partition("e")
+        # YAML 1.1 floats need a dot in the mantissa and a signed exponent.
+        return f"{mantissa if '.' in mantissa else mantissa + '.0'}{e}{exponent}"
+    if isinstance(value, str):
+        return _quote(value) if _needs_quotes(value) else value
+    raise TypeError(f"cannot emit {type(value).__name__} as YAML")
+
+
+def _literal_ok(text: str) -> bool:
+    """A multi-line string that a literal block (`|` or `|-`) reproduces exactly."""
+    if "\n" not in text or text.startswith((" ", "\n")) or text.endswith("\n\n"):
+        return False
+    if not all(ch == "\n" or _printable(ch) for ch in text):
+        return False
+    return all(line == line.rstrip(" ") for line in text.split("\n"))
+
+
+def _block_scalar(text: str, indent: str) -> list[str]:
+    head = "|" if text.endswith("\n") else "|-"
+    body = text[:-1] if text.endswith("\n") else text
+    return [head] + [(indent + line) if line else "" for line in body.split("\n")]
+
+
+def _emit(value: Any, indent: str, out: list[str]) -> None:
+    """Append the block lines of a mapping or sequence at `indent`."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"mapping keys must be str, got {key!r}")
+            _emit_entry(f"{indent}{scalar(key)}:", item, indent, out)
+    else:
+        for item in value:
+            _emit_entry(f"{indent}-", item, indent, out, in_list=True)
+
+
+def _emit_entry(prefix: str, item: Any, indent: str, out: list[str], in_list: bool = False) -> None:
+    child = indent + _INDENT
+    if isinstance(item, Mapping) and item:
+        if in_list:
+            # First key on the dash line, the rest aligned under it.
+            sub: list[str] = []
+            _emit(item, child, sub)
+            out.append(f"{prefix} {sub[0][len(child):]}")
+            out.extend(sub[1:])
+        else:
+            out.append(prefix)
+            _emit(item, child, out)
+    elif isinstance(item, Sequence) and not isinstance(item, str) and item:
+        out.append(prefix)
+        _emit(item, child, out)
+    elif isinstance(item, Mapping):
+        out.append(f"{prefix} {{}}")
+    elif isinstance(item, Sequence) and not isinstance(item, str):
+        out.append(f"{prefix} []")
+    elif isinstance(item, str) and _literal_ok(item):
+        lines = _block_scalar(item, child)
+        out.append(f"{prefix} {lines[0]}")
+        out.extend(lines[1:])
+    else:
+        out.append(f"{prefix} {scalar(item)}")
+
+
+def dump(doc: Mapping[str, Any] | Sequence[Any], header: str = "") -> str:
+    """One YAML document; `header` lines are emitted as comments first."""
+    lines = [f"# {line}".rstrip() for line in header.splitlines()] if header else []
+    body: list[str] = []
+    _emit(doc, "", body)
+    if not body:
+        body = ["{}" if isinstance(doc, Mapping) else "[]"]
+    return "\n".join(lines + body) + "\n"
+
+
+def dump_all(docs: Sequence[Mapping[str, Any]], header: str = "") -> str:
+    """Several documents separated by `---`."""
+    parts = [dump(doc) for doc in docs]
+    head = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines()) if header else ""
+    return head + "---\n".join(parts)
