@@ -16,7 +16,7 @@ from llmd_compile import __version__, outdir
 from llmd_compile.compile import compile_spec
 from llmd_compile.emit.kustomize import user_component_kustomization
 from llmd_compile.errors import Problem, SpecError
-from llmd_compile.spec import load
+from llmd_compile.spec.load import load_marked, relocate
 from llmd_compile.yamlio import dump
 
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -59,17 +59,22 @@ def _compile_all(paths: list[Path], out: Path) -> list[Compiled]:
     for path in paths:
         source = _display(path, out)
         try:
-            spec = load(path, source)
-            files = compile_spec(spec, source)
+            loaded = load_marked(path, source)
         except SpecError as exc:
             problems.extend(exc.problems)
+            continue
+        spec = loaded.spec
+        try:
+            files = compile_spec(spec, source)
+        except SpecError as exc:
+            problems.extend(relocate(exc.problems, loaded.marks))
             continue
         name = spec.metadata.name
         if name in owners:
             problems.append(Problem(source, 0, 0, "metadata.name", f"{name!r} is also the name of {owners[name]}"))
             continue
         owners[name] = source
-        spec_digest = outdir.digest(path.read_bytes())
+        spec_digest = outdir.digest(loaded.raw)
         files = outdir.with_manifest(source, spec_digest, files)
         results.append(Compiled(name, source, files, tuple(spec.platforms.names())))
     if problems:

@@ -283,8 +283,7 @@ _SESSION_AFFINITY = (
 )
 _DISAGG_HEADERS = "prefillProfile:string=prefill encodeProfile:string=encode"
 _PD_ROUTER = (
-    "decodeProfile:string=decode prefillProfile:string=prefill prefixPluginType:string"
-    " prefixPluginName:string"
+    "decodeProfile:string=decode prefillProfile:string=prefill prefixPluginType:string prefixPluginName:string"
     " primaryPort:int deciderPluginName:string=prefix-based-pd-decider prefixMatchInfoProducerName:string"
 )
 # profiles{decode,prefill,encode}, deciders{prefill,encode}; the legacy flat keys are still parsed.

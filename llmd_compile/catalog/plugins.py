@@ -164,22 +164,26 @@ def _gaie_envelopes() -> dict[str, tuple[frozenset[str], frozenset[str]]]:
 
 # SCHED tag -> catalogued GAIE registry it runs (go.mod: v0.3.2 pins GAIE v1.0.0, v0.5.1 v1.3.1 and v0.6.0 a
 # pseudo-version after v1.3.0; each maps to the closest catalogued tag).
-_SCHED_GAIE_BASE = {
-    "v0.2.1": "v0.5.1",
-    "v0.3.2": "v1.0.1",
-    "v0.4.0": "v1.2.0",
-    "v0.5.1": "v1.3.0",
-    "v0.6.0": "v1.3.0",
-    "v0.7.1": "v1.4.0",
-    "v0.8.0": "v1.5.0",
-}
+_SCHED_GAIE_BASE: Mapping[str, str] = MappingProxyType(
+    {
+        "v0.2.1": "v0.5.1",
+        "v0.3.2": "v1.0.1",
+        "v0.4.0": "v1.2.0",
+        "v0.5.1": "v1.3.0",
+        "v0.6.0": "v1.3.0",
+        "v0.7.1": "v1.4.0",
+        "v0.8.0": "v1.5.0",
+    }
+)
 
 # router v0.9.0: the catalog lists gates for v0.10.0 only; flowControl is the one gate GAIE v1.5.0 and
 # router v0.10.0 share.
-_ROUTER_GATES = {
-    "v0.9.0": frozenset({"flowControl"}),
-    "v0.10.0": frozenset({"flowControl", "haPopulateNonLeaderDatastore"}),
-}
+_ROUTER_GATES: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        "v0.9.0": frozenset({"flowControl"}),
+        "v0.10.0": frozenset({"flowControl", "haPopulateNonLeaderDatastore"}),
+    }
+)
 
 
 def _pickers() -> dict[str, PickerVersion]:
@@ -288,7 +292,8 @@ def suggest(picker: PickerVersion, type_name: str) -> str:
             continue
         old_type = r.old.partition("{")[0]
         if r.old == type_name and r.new in picker.plugins:
-            return f"{r.old!r} was renamed {r.new!r} in {r.since}"
+            deprecated = picker.plugins[r.new].deprecated
+            return f"{r.old!r} was renamed {r.new!r} in {r.since}" + (f" ({deprecated})" if deprecated else "")
         if r.new == type_name and type_name not in picker.plugins and old_type in picker.plugins:
             return f"{r.old!r} was renamed {r.new!r} in {r.since}; {picker.name} predates that: use {r.old!r}"
     if type_name in picker.plugins:

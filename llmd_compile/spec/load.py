@@ -8,7 +8,9 @@ anchors/aliases (alias bombs), merge keys, custom tags, duplicate keys, absurd n
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -186,20 +188,57 @@ def problems_from(exc: ValidationError, marks: Marks, path: str, model: type[Bas
     return problems
 
 
-def load_text(text: str, path: str) -> Spec:
+def _undotted(field: str) -> Loc:
+    loc: list[str | int] = []
+    for part in re.split(r"\.(?![^\[]*\])", field):
+        name, *indexes = part.split("[")
+        if name:
+            loc.append(name)
+        loc.extend(int(i.rstrip("]")) for i in indexes if i.rstrip("]").isdigit())
+    return tuple(loc)
+
+
+def relocate(problems: list[Problem], marks: Marks) -> list[Problem]:
+    """Give problems found after loading (field path, no line) the line of that field."""
+    located = []
+    for p in problems:
+        if p.line == 0 and p.field and marks:
+            line, col = _locate(_undotted(p.field), marks, unknown_key=False)
+            p = Problem(p.path, line, col, p.field, p.message)
+        located.append(p)
+    return located
+
+
+@dataclass(frozen=True)
+class Loaded:
+    spec: Spec
+    marks: Marks
+    raw: bytes
+
+
+def load_text_marked(text: str, path: str) -> tuple[Spec, Marks]:
     data, marks = parse(text, path)
     if not isinstance(data, dict):
         raise SpecError.one(path, "", "a stack spec is a mapping (apiVersion, kind, metadata, ...)", 1, 1)
     try:
-        return Spec.model_validate(data)
+        return Spec.model_validate(data), marks
     except ValidationError as exc:
         raise SpecError(problems_from(exc, marks, path)) from None
 
 
-def load(path: Path, display: str | None = None) -> Spec:
+def load_text(text: str, path: str) -> Spec:
+    return load_text_marked(text, path)[0]
+
+
+def load_marked(path: Path, display: str | None = None) -> Loaded:
     shown = display or str(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise SpecError.one(shown, "", f"cannot read: {exc.strerror or exc}") from None
-    return load_text(_decode(data, shown), shown)
+    spec, marks = load_text_marked(_decode(data, shown), shown)
+    return Loaded(spec, marks, data)
+
+
+def load(path: Path, display: str | None = None) -> Spec:
+    return load_marked(path, display).spec

@@ -50,7 +50,7 @@ def test_picker_keys() -> None:
         (f"{SCHED}:v0.8.0", "sched-v0.8.0"),
         (f"{SCHED}:0.2.1", "sched-v0.2.1"),
         (f"{SCHED}:v0.2.1@sha256:{'a' * 64}", "sched-v0.2.1"),
-        (f"quay.io/mirror/llm-d-inference-scheduler:v0.6.0", "sched-v0.6.0"),
+        ("quay.io/mirror/llm-d-inference-scheduler:v0.6.0", "sched-v0.6.0"),
         (f"{GAIE}:v0.5.1", "gaie-v0.5.1"),
         (f"{GAIE}:v1.0.0", "gaie-v1.0.1"),
         (f"{GAIE}:v1.0.0-rc.4", "gaie-v1.0.1"),  # LD@56f7546a
@@ -384,11 +384,14 @@ def test_every_type_rename_is_visible_in_the_registries() -> None:
             assert r.new in everywhere, r
 
 
+KV_RENAMED = "'kv-cache-scorer' was renamed 'kv-cache-utilization-scorer' in GAIE v1.0.1"
+
+
 @pytest.mark.parametrize(
     ("name", "type_name", "hint"),
     [
-        ("gaie-v1.0.1", "kv-cache-scorer", "'kv-cache-scorer' was renamed 'kv-cache-utilization-scorer' in GAIE v1.0.1"),
-        ("sched-v0.8.0", "kv-cache-scorer", "'kv-cache-scorer' was renamed 'kv-cache-utilization-scorer' in GAIE v1.0.1"),
+        ("gaie-v1.0.1", "kv-cache-scorer", KV_RENAMED),
+        ("sched-v0.8.0", "kv-cache-scorer", KV_RENAMED),
         ("gaie-v0.5.1", "kv-cache-utilization-scorer",
          "'kv-cache-scorer' was renamed 'kv-cache-utilization-scorer' in GAIE v1.0.1; gaie-v0.5.1 predates that: "
          "use 'kv-cache-scorer'"),
@@ -396,6 +399,9 @@ def test_every_type_rename_is_visible_in_the_registries() -> None:
          "'prefix-cache-scorer{mode: cache_tracking}' was renamed 'precise-prefix-cache-scorer' in sched v0.3.2; "
          "sched-v0.2.1 predates that: use 'prefix-cache-scorer{mode: cache_tracking}'"),
         ("router-v0.10.0", "tokenizer", "'tokenizer' was renamed 'token-producer' in router v0.9.0"),
+        ("router-v0.9.0", "prefill-header-handler",
+         "'prefill-header-handler' was renamed 'disagg-headers-handler' in sched v0.7.1 (deprecated in router "
+         "v0.9.0 (removal v0.11.0); use disagg-profile-handler)"),
         ("router-v0.10.0", "model-server-protocol-models",
          "'model-server-protocol-models' was renamed 'models-data-extractor' in router v0.9.0"),
         ("router-v0.10.0", "eviction-sheddable-filter",
