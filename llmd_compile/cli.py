@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import click
 
-from llmd_compile import __version__, outdir
-from llmd_compile.compile import compile_spec
+from llmd_compile import __version__, check, outdir
+from llmd_compile.check import Diagnostic
+from llmd_compile.check.artifacts import Artifacts
+from llmd_compile.compile import build
 from llmd_compile.emit.kustomize import user_component_kustomization
 from llmd_compile.errors import Problem, SpecError
-from llmd_compile.spec.load import load_marked, relocate
+from llmd_compile.resolve import Stack
+from llmd_compile.spec.load import Marks, load_marked, locate_field, relocate
 from llmd_compile.yamlio import dump
 
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -28,6 +31,7 @@ class Compiled:
     source: str
     files: dict[str, str]
     platforms: tuple[str, ...]
+    diagnostics: tuple[Diagnostic, ...]
 
 
 def _display(path: Path, out: Path) -> str:
@@ -52,7 +56,15 @@ def _expand(paths: tuple[str, ...]) -> list[Path]:
     return found
 
 
-def _compile_all(paths: list[Path], out: Path) -> list[Compiled]:
+def _diagnose(stack: Stack, files: dict[str, str], marks: Marks, strict: bool) -> tuple[Diagnostic, ...]:
+    found = []
+    for d in check.run(Artifacts(stack, files), strict=strict):
+        line, col = locate_field(d.field, marks)
+        found.append(replace(d, line=line, col=col))
+    return tuple(sorted(found))
+
+
+def _compile_all(paths: list[Path], out: Path, strict: bool = False) -> list[Compiled]:
     problems: list[Problem] = []
     results: list[Compiled] = []
     owners: dict[str, str] = {}
@@ -65,9 +77,18 @@ def _compile_all(paths: list[Path], out: Path) -> list[Compiled]:
             continue
         spec = loaded.spec
         try:
-            files = compile_spec(spec, source)
+            stack, files = build(spec, source)
         except SpecError as exc:
             problems.extend(relocate(exc.problems, loaded.marks))
+            continue
+        try:
+            diagnostics = _diagnose(stack, files, loaded.marks, strict)
+        except SpecError as exc:
+            problems.extend(relocate(exc.problems, loaded.marks))
+            continue
+        errors = [d.as_problem() for d in diagnostics if d.severity == "error"]
+        if errors:
+            problems.extend(errors)
             continue
         name = spec.metadata.name
         if name in owners:
@@ -76,7 +97,7 @@ def _compile_all(paths: list[Path], out: Path) -> list[Compiled]:
         owners[name] = source
         spec_digest = outdir.digest(loaded.raw)
         files = outdir.with_manifest(source, spec_digest, files)
-        results.append(Compiled(name, source, files, tuple(spec.platforms.names())))
+        results.append(Compiled(name, source, files, tuple(spec.platforms.names()), diagnostics))
     if problems:
         raise SpecError(problems)
     return results
@@ -125,14 +146,19 @@ def main() -> None:
               help="Directory that holds one subdirectory per stack.")
 @click.option("--check", is_flag=True, help="Write nothing; list stale, missing and extra files; exit 1 if any.")
 @click.option("--diff", "show_diff", is_flag=True, help="Write nothing; print a unified diff; exit 1 if any.")
-def compile_command(specs: tuple[str, ...], out_dir: str, check: bool, show_diff: bool) -> None:
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+def compile_command(specs: tuple[str, ...], out_dir: str, check: bool, show_diff: bool, strict: bool) -> None:
     """Compile SPEC files (or directories of specs) into OUT/<stack>/."""
     out = Path(out_dir)
     try:
-        compiled = _compile_all(_expand(specs), out)
+        compiled = _compile_all(_expand(specs), out, strict)
     except SpecError as exc:
         _fail(exc)
         return
+    for item in compiled:
+        for d in item.diagnostics:
+            if d.severity == "warning":
+                click.echo(str(d), err=True)
     if check or show_diff:
         _check(out, compiled, show_diff)
         return
@@ -172,6 +198,39 @@ def _check(out: Path, compiled: list[Compiled], show_diff: bool) -> None:
     if dirty and not show_diff:
         click.echo("out of date: run llmd-compile on these specs and commit the result", err=True)
     sys.exit(1 if dirty else 0)
+
+
+@main.command("lint")
+@click.argument("specs", nargs=-1, required=True)
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+def lint_command(specs: tuple[str, ...], strict: bool) -> None:
+    """Run every check on SPEC files and print all diagnostics (info included); write nothing."""
+    problems: list[Problem] = []
+    count = {"error": 0, "warning": 0, "info": 0}
+    for path in _expand(specs):
+        source = _display(path, Path("out"))
+        try:
+            loaded = load_marked(path, source)
+        except SpecError as exc:
+            problems.extend(exc.problems)
+            continue
+        try:
+            stack, files = build(loaded.spec, source)
+        except SpecError as exc:
+            problems.extend(relocate(exc.problems, loaded.marks))
+            continue
+        try:
+            diagnostics = _diagnose(stack, files, loaded.marks, strict)
+        except SpecError as exc:
+            problems.extend(relocate(exc.problems, loaded.marks))
+            continue
+        for d in diagnostics:
+            count[d.severity] += 1
+            click.echo(str(d), err=d.severity != "info")
+    if problems:
+        _fail(SpecError(problems))
+    click.echo(f"{count['error']} errors, {count['warning']} warnings, {count['info']} notes")
+    sys.exit(2 if count["error"] else 0)
 
 
 @main.command("schema")

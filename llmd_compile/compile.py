@@ -5,7 +5,7 @@ from __future__ import annotations
 from llmd_compile import __version__
 from llmd_compile.emit import EMITTERS, Files
 from llmd_compile.errors import Problem, SpecError
-from llmd_compile.resolve import resolve
+from llmd_compile.resolve import Stack, resolve
 from llmd_compile.spec.models import Spec
 
 MANIFEST = ".llmd-compile.yaml"
@@ -24,6 +24,11 @@ def _with_header(path: str, text: str, source: str) -> str:
 
 def compile_spec(spec: Spec, source: str) -> Files:
     """All artifacts of one stack, relative to its stack directory, sorted by path."""
+    return build(spec, source)[1]
+
+
+def build(spec: Spec, source: str) -> tuple[Stack, Files]:
+    """The resolved stack and its artifacts (what checks run over)."""
     stack = resolve(spec, source)
     files: Files = {}
     problems: list[Problem] = []
@@ -39,4 +44,4 @@ def compile_spec(spec: Spec, source: str) -> Files:
             files[path] = _with_header(path, text, source)
     if problems:
         raise SpecError(problems)
-    return dict(sorted(files.items()))
+    return stack, dict(sorted(files.items()))

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
-from llmd_compile.catalog import charts
+from llmd_compile.catalog import charts, naming
 from llmd_compile.catalog.plugins import PickerVersion, picker_for_image
 from llmd_compile.errors import Problem, SpecError
 from llmd_compile.spec.models import Spec
@@ -22,10 +22,6 @@ VLLM_PORT_BEHIND_SIDECAR = 8200  # routing.proxy.targetPort default (MS@v0.2.7 v
 EPP_GRPC_PORT = 9002
 EPP_METRICS_PORT = 9090
 GATEWAY_PORT = 80
-
-
-def _trunc(name: str, limit: int) -> str:
-    return name[:limit].rstrip("-")
 
 
 @dataclass(frozen=True)
@@ -55,22 +51,19 @@ class Names:
 def derive_names(spec: Spec) -> Names:
     rn = spec.metadata.name
     infra = f"infra-{rn}"
-    gateway = f"{infra}-inference-gateway"  # gateway.fullname (INFRA@v1.3.0 _helpers.tpl)
-    # Istio's deployment controller names the Service <gateway>-<class>; kgateway/agentgateway reuse the name.
-    service = f"{gateway}-istio" if spec.gateway.provider == "istio" else gateway
+    gateway = naming.gateway_name(infra)
     pool = f"gaie-{rn}"
     ms = f"ms-{rn}"
-    chart = "llm-d-modelservice"
-    fullname = _trunc(ms if chart in ms else f"{ms}-{chart}", 55)
+    fullname = naming.ms_fullname(ms)
     pvc = spec.model.cache.pvc
     return Names(
         release_postfix=rn,
         namespace=spec.metadata.namespace,
         infra_release=infra,
         gateway=gateway,
-        gateway_service=service,
+        gateway_service=naming.gateway_service(gateway, spec.gateway.provider),
         pool=pool,
-        epp=_trunc(pool.lower(), 40) + "-epp",  # gateway-api-inference-extension.name + "-epp"
+        epp=naming.epp_service(pool),
         ms_release=ms,
         ms_fullname=fullname,
         decode=f"{fullname}-decode",

@@ -8,6 +8,7 @@ anchors/aliases (alias bombs), merge keys, custom tags, duplicate keys, absurd n
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +21,8 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from llmd_compile.errors import Problem, SpecError
-from llmd_compile.spec.models import Spec
+from llmd_compile.catalog.hardware import DTYPE_BYTES, facts_from_config
+from llmd_compile.spec.models import ModelFactsSpec, Spec
 
 MAX_BYTES = 1 << 20
 MAX_DEPTH = 32
@@ -198,6 +200,11 @@ def _undotted(field: str) -> Loc:
     return tuple(loc)
 
 
+def locate_field(field: str, marks: Marks) -> tuple[int, int]:
+    """Line and column of a dotted field path (its deepest part present in the file)."""
+    return _locate(_undotted(field), marks, unknown_key=False) if marks else (0, 0)
+
+
 def relocate(problems: list[Problem], marks: Marks) -> list[Problem]:
     """Give problems found after loading (field path, no line) the line of that field."""
     located = []
@@ -237,7 +244,29 @@ def load_marked(path: Path, display: str | None = None) -> Loaded:
     except OSError as exc:
         raise SpecError.one(shown, "", f"cannot read: {exc.strerror or exc}") from None
     spec, marks = load_text_marked(_decode(data, shown), shown)
+    if spec.model.config and spec.model.facts is None:
+        spec = _with_config_facts(spec, path.parent, shown, marks)
     return Loaded(spec, marks, data)
+
+
+def _with_config_facts(spec: Spec, base: Path, shown: str, marks: Marks) -> Spec:
+    """Read model.config (a local config.json) into model.facts. Never fetches anything."""
+    assert spec.model.config is not None
+    target = base / spec.model.config
+    line, col = _locate(("model", "config"), marks, unknown_key=False)
+    try:
+        if target.is_symlink() or target.stat().st_size > MAX_BYTES:
+            raise SpecError.one(shown, "model.config", "must be a regular file under 1 MiB", line, col)
+        config = json.loads(target.read_text(encoding="utf-8"))
+        facts = facts_from_config(config)
+    except OSError as exc:
+        raise SpecError.one(shown, "model.config", f"cannot read {target}: {exc.strerror}", line, col) from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SpecError.one(shown, "model.config", f"not a usable config.json: {exc}", line, col) from None
+    dtype = next((k for k, v in DTYPE_BYTES.items() if v == facts.bytes_per_param), "bfloat16")
+    model_facts = ModelFactsSpec(parameters=facts.parameters, dtype=dtype,  # type: ignore[arg-type]
+                                 attentionHeads=facts.attention_heads, gated=False)
+    return spec.model_copy(update={"model": spec.model.model_copy(update={"facts": model_facts})})
 
 
 def load(path: Path, display: str | None = None) -> Spec:

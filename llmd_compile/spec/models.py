@@ -82,12 +82,31 @@ class Cache(_Model):
     pvc: Pvc | None = None
 
 
+class ModelFactsSpec(_Model):
+    """Size facts for a model the catalog does not know (else taken from model.config)."""
+
+    parameters: Annotated[float, Field(gt=0, le=1e13)]
+    dtype: Literal["float32", "bfloat16", "float16", "fp8", "int8", "int4", "mxfp4"] = "bfloat16"
+    attentionHeads: Annotated[int, Field(ge=1, le=1024)]
+    gated: bool = False
+
+
 class Model(_Model):
     name: Annotated[str, Field(pattern=HF_MODEL, max_length=200)]
     # The name clients send as "model"; default: the model name.
     servedName: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     tokenSecret: TokenSecret | None = None
     cache: Cache = Cache()
+    # A local Hugging Face config.json (relative to the spec file) for models the catalog lacks.
+    config: Annotated[str, Field(pattern=r"^[A-Za-z0-9_][-A-Za-z0-9_./]*\.json$", max_length=300)] | None = None
+    facts: ModelFactsSpec | None = None
+
+    @field_validator("config")
+    @classmethod
+    def _config_inside(cls, value: str | None) -> str | None:
+        if value is not None and ".." in value.split("/"):
+            raise ValueError("must be a path below the spec's directory (no '..')")
+        return value
 
     @field_validator("name", "servedName")
     @classmethod
@@ -271,6 +290,11 @@ class GitOps(_Model):
     argocd: ArgoCD | None = None
 
 
+class Checks(_Model):
+    # Diagnostic codes (docs/diagnostics.md) that do not apply to this stack; say why in a comment.
+    ignore: list[Annotated[str, Field(pattern=r"^LLMD[0-9]{3}$")]] = []
+
+
 class Spec(_Model):
     apiVersion: Literal["llmd-compile/v1alpha1"]
     kind: Literal["Stack"]
@@ -289,3 +313,4 @@ class Spec(_Model):
     monitoring: Monitoring = Monitoring()
     benchmark: Benchmark = Benchmark()
     gitops: GitOps = GitOps()
+    checks: Checks = Checks()

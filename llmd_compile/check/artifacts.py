@@ -1,0 +1,67 @@
+"""The compiled artifact set, parsed back from the text we are about to write.
+
+Checks read these objects (not the spec), so what they verify is what lands in git.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from llmd_compile.resolve import Stack
+
+
+def _load(text: str) -> Any:
+    return YAML(typ="safe", pure=False).load(text)
+
+
+def dig(data: Any, *path: str | int, default: Any = None) -> Any:
+    for key in path:
+        if isinstance(data, dict) and isinstance(key, str) and key in data:
+            data = data[key]
+        elif isinstance(data, list) and isinstance(key, int) and -len(data) <= key < len(data):
+            data = data[key]
+        else:
+            return default
+    return data
+
+
+@dataclass(frozen=True)
+class Artifacts:
+    stack: Stack
+    files: dict[str, str]
+    _parsed: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def doc(self, rel: str) -> Any:
+        """One generated YAML file, parsed (None if we did not generate it)."""
+        if rel not in self._parsed:
+            text = self.files.get(rel)
+            self._parsed[rel] = None if text is None else _load(text)
+        return self._parsed[rel]
+
+    @property
+    def infra(self) -> dict[str, Any]:
+        return self.doc("values/infra.yaml") or {}
+
+    @property
+    def pool(self) -> dict[str, Any]:
+        return self.doc("values/inferencepool.yaml") or {}
+
+    @property
+    def ms(self) -> dict[str, Any]:
+        return self.doc("values/modelservice.yaml") or {}
+
+    @property
+    def route(self) -> dict[str, Any]:
+        return self.doc("base/httproute.yaml") or {}
+
+    def epp_config(self) -> dict[str, Any]:
+        name = dig(self.pool, "inferenceExtension", "pluginsConfigFile")
+        text = dig(self.pool, "inferenceExtension", "pluginsCustomConfig", name)
+        return _load(text) if isinstance(text, str) else {}
+
+    def base_docs(self) -> list[dict[str, Any]]:
+        return [d for rel in sorted(self.files) if rel.startswith("base/") and rel != "base/kustomization.yaml"
+                if isinstance(d := self.doc(rel), dict)]

@@ -1,0 +1,114 @@
+"""Platform and gateway-provider rules (LLMD4xx): each with its reason and the fix."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from llmd_compile.check import Finding, Rule
+from llmd_compile.check.artifacts import Artifacts, dig
+
+GATEWAY_CLASSES = {"istio": {"istio"}, "kgateway": {"kgateway", "agentgateway"},
+                   "agentgateway": {"agentgateway"}, "gke": {"gke-l7-regional-external-managed", "gke-l7-rilb"}}
+
+
+def openshift_istio(a: Artifacts) -> Iterator[Finding]:
+    spec = a.stack.spec
+    if spec.platforms.openshift is not None and spec.gateway.provider == "istio":
+        yield Finding("gateway.provider", "OpenShift Service Mesh lacks the Gateway API inference extension; the "
+                      "Gateway stays 'Unknown' unless upstream Istio runs with it enabled")
+
+
+def gke_timeouts(a: Artifacts) -> Iterator[Finding]:
+    spec = a.stack.spec
+    if spec.gateway.provider == "gke" and spec.route.timeouts.model_dump(exclude_none=True):
+        yield Finding("route.timeouts", "GKE gateways reject HTTPRoute timeouts; they were left out")
+
+
+def kgateway_renamed(a: Artifacts) -> Iterator[Finding]:
+    if a.stack.spec.gateway.provider == "kgateway" and a.stack.infra.has_provider:
+        yield Finding("gateway.provider", f"llm-d-infra {a.stack.infra.version} renders agentgateway for the "
+                                          "kgateway provider (kgateway is deprecated in llm-d)")
+
+
+def writable_cache(a: Artifacts) -> Iterator[Finding]:
+    if a.stack.spec.platforms.openshift is None:
+        return
+    mounts = {m.get("mountPath") for m in dig(a.ms, "decode", "containers", 0, "volumeMounts", default=[]) or []}
+    missing = sorted({"/.cache", "/.config"} - mounts)
+    if missing:
+        yield Finding("platforms.openshift", f"vLLM writes {missing} under HOME=/; OpenShift's random UID cannot "
+                                             "write there without an emptyDir mount")
+
+
+def fixed_uid(a: Artifacts) -> Iterator[Finding]:
+    if a.stack.spec.platforms.openshift is None:
+        return
+    for doc in a.base_docs():
+        pod = dig(doc, "spec", "template", "spec", default={}) or {}
+        contexts = [pod.get("securityContext") or {}] + [c.get("securityContext") or {}
+                                                          for c in pod.get("containers", []) or []]
+        if any("runAsUser" in ctx for ctx in contexts):
+            yield Finding("platforms.openshift", f"{doc.get('kind')} {dig(doc, 'metadata', 'name')} fixes a UID; "
+                                                 "restricted-v2 assigns one from the namespace range")
+
+
+def legacy_pool_group(a: Artifacts) -> Iterator[Finding]:
+    if a.stack.spec.gateway.provider == "istio" and a.stack.pool_group == "inference.networking.x-k8s.io":
+        yield Finding("charts.inferencepool", "the route references an x-k8s.io v1alpha2 InferencePool: Istio 1.28 "
+                      "GA and later reject it (InvalidKind); the seed's 1.28-alpha build accepts it")
+
+
+def default_storage_class(a: Artifacts) -> Iterator[Finding]:
+    pvc = a.stack.spec.model.cache.pvc
+    if pvc is None or "ReadWriteMany" not in pvc.accessModes:
+        return
+    for name in a.stack.spec.platforms.names():
+        if getattr(a.stack.spec.platforms, name).storageClassName is None:
+            yield Finding(f"platforms.{name}", "a ReadWriteMany PVC on the default StorageClass: default classes "
+                                               "are often ReadWriteOnce only and the claim stays Pending")
+
+
+def prerequisites(a: Artifacts) -> Iterator[Finding]:
+    release = a.stack.release
+    crds = f"Gateway API CRDs {release.gateway_api_crds}, inference-extension CRDs {release.gaie_crds}" \
+        if release else "Gateway API and inference-extension CRDs matching the pinned charts"
+    yield Finding("charts.inferencepool", f"install before syncing: {crds} (without the InferenceModel/Pool CRDs "
+                                          "the EPP crash-loops)")
+
+
+def gateway_class(a: Artifacts) -> Iterator[Finding]:
+    cls = dig(a.infra, "gateway", "gatewayClassName")
+    allowed = GATEWAY_CLASSES[a.stack.spec.gateway.provider]
+    if cls not in allowed:
+        yield Finding("gateway.provider", f"gatewayClassName {cls!r} does not belong to provider "
+                                          f"{a.stack.spec.gateway.provider} ({sorted(allowed)})")
+
+
+def schemaless_chart(a: Artifacts) -> Iterator[Finding]:
+    if not a.stack.ms.has_schema:
+        yield Finding("charts.modelservice", f"llm-d-modelservice {a.stack.ms.version} ships no values schema: "
+                      "Helm will not catch a wrong key; llmd-compile shapes the values for it")
+
+
+RULES = (
+    Rule("LLMD401", "warning", "Istio on OpenShift: Service Mesh lacks the inference extension",
+         "remove OpenShift Service Mesh and install upstream Istio with ENABLE_GATEWAY_API_INFERENCE_EXTENSION "
+         "(see the stack README)", openshift_istio),
+    Rule("LLMD402", "warning", "route timeouts dropped on GKE", "remove route.timeouts for gke", gke_timeouts),
+    Rule("LLMD403", "warning", "kgateway provider renders agentgateway",
+         "set gateway.provider: agentgateway", kgateway_renamed),
+    Rule("LLMD404", "error", "model pods lack writable cache dirs on OpenShift",
+         "mount emptyDirs at /.cache and /.config", writable_cache),
+    Rule("LLMD405", "error", "a generated pod fixes its UID on OpenShift",
+         "drop runAsUser; keep runAsNonRoot", fixed_uid),
+    Rule("LLMD406", "info", "x-k8s.io InferencePool behind Istio",
+         "pin the seed's Istio 1.28-alpha, or move to inferencepool >= v1.0 with the v1 API", legacy_pool_group),
+    Rule("LLMD407", "warning", "ReadWriteMany claim on the default StorageClass",
+         "set platforms.<platform>.storageClassName to an RWX class", default_storage_class),
+    Rule("LLMD408", "info", "cluster prerequisites", "install the CRDs and the gateway control plane first",
+         prerequisites),
+    Rule("LLMD409", "error", "gatewayClassName does not belong to the gateway provider",
+         "let llmd-compile derive the class from gateway.provider", gateway_class),
+    Rule("LLMD410", "info", "modelservice chart without a values schema",
+         "pin llm-d-modelservice >= v0.2.8 to have Helm validate values too", schemaless_chart),
+)
