@@ -147,7 +147,9 @@ def main() -> None:
 @click.option("--check", is_flag=True, help="Write nothing; list stale, missing and extra files; exit 1 if any.")
 @click.option("--diff", "show_diff", is_flag=True, help="Write nothing; print a unified diff; exit 1 if any.")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
-def compile_command(specs: tuple[str, ...], out_dir: str, check: bool, show_diff: bool, strict: bool) -> None:
+@click.option("--fail-on-change", is_flag=True, help="Exit 1 when anything was written (for pre-commit hooks).")
+def compile_command(specs: tuple[str, ...], out_dir: str, check: bool, show_diff: bool, strict: bool,
+                    fail_on_change: bool) -> None:
     """Compile SPEC files (or directories of specs) into OUT/<stack>/."""
     out = Path(out_dir)
     try:
@@ -162,12 +164,15 @@ def compile_command(specs: tuple[str, ...], out_dir: str, check: bool, show_diff
     if check or show_diff:
         _check(out, compiled, show_diff)
         return
+    wrote = False
     try:
         with outdir.locked(out):
             for created in _scaffold_components(out, compiled):
+                wrote = True
                 click.echo(f"created user component {created} (yours from now on)")
             for item in compiled:
                 changed = outdir.write(out, item.name, item.files)
+                wrote = wrote or bool(changed)
                 unchanged = len(item.files) - len([c for c in changed if c in item.files])
                 state = f"{len(changed)} changed, {unchanged} unchanged" if changed else "up to date"
                 click.echo(f"{item.name}: {state}")
@@ -176,6 +181,9 @@ def compile_command(specs: tuple[str, ...], out_dir: str, check: bool, show_diff
     except OSError as exc:
         click.echo(f"error: cannot write {exc.filename or out}: {exc.strerror or exc}", err=True)
         sys.exit(2)
+    if wrote and fail_on_change:
+        click.echo("out/ changed: review and stage it, then commit again", err=True)
+        sys.exit(1)
 
 
 def _check(out: Path, compiled: list[Compiled], show_diff: bool) -> None:
@@ -231,6 +239,14 @@ def lint_command(specs: tuple[str, ...], strict: bool) -> None:
         _fail(SpecError(problems))
     click.echo(f"{count['error']} errors, {count['warning']} warnings, {count['info']} notes")
     sys.exit(2 if count["error"] else 0)
+
+
+@main.command("diagnostics")
+def diagnostics_command() -> None:
+    """Print the diagnostics reference (docs/diagnostics.md)."""
+    from llmd_compile.check.docs import render
+
+    click.echo(render(), nl=False)
 
 
 @main.command("schema")

@@ -10,7 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
-from llmd_compile.catalog import charts, naming
+from pydantic import BaseModel
+
+from llmd_compile.catalog import charts, compat, naming
 from llmd_compile.catalog.plugins import PickerVersion, picker_for_image
 from llmd_compile.errors import Problem, SpecError
 from llmd_compile.spec.models import Spec
@@ -46,6 +48,11 @@ class Names:
     @property
     def gateway_host(self) -> str:
         return f"{self.gateway_service}.{self.namespace}.svc.cluster.local"
+
+    @property
+    def epp_metrics_secret(self) -> str:
+        """Service-account token Secret the inferencepool chart creates for scraping the EPP (as the guides name it)."""
+        return f"{self.release_postfix}-gateway-sa-metrics-reader-secret"
 
 
 def derive_names(spec: Spec) -> Names:
@@ -84,9 +91,13 @@ class Stack:
     picker: PickerVersion
     names: Names
     source: str  # the spec path as shown in generated headers
+    # Release whose images fill in what the spec leaves open (the preset, else the one shipping the pinned
+    # modelservice chart); None: the preset's.
+    image_release: charts.Release | None = None
 
     @property
     def pool_api_version(self) -> str:
+        """The InferencePool apiVersion the pool chart renders: the preset's choice if it can, else its default."""
         wanted = self.release.pool_api_version if self.release else self.pool.pool_api_versions[0]
         return wanted if wanted in self.pool.pool_api_versions else self.pool.pool_api_versions[0]
 
@@ -98,7 +109,8 @@ class Stack:
     def sidecar_image(self) -> str | None:
         if self.spec.decode.sidecar.image:
             return self.spec.decode.sidecar.image
-        return self.release.routing_sidecar_image if self.release else None
+        release = self.image_release or self.release
+        return release.routing_sidecar_image if release else None
 
     @property
     def sidecar(self) -> bool:
@@ -117,18 +129,36 @@ class Stack:
 
 
 def _release_for(spec: Spec) -> charts.Release | None:
+    """The preset: `release:`, or the one whose three charts the spec pins exactly."""
     if spec.release:
         return charts.RELEASES[spec.release]
     pins = (spec.charts.infra, spec.charts.inferencepool, spec.charts.modelservice)
-    for release in charts.RELEASES.values():
-        if pins == (release.infra, release.inferencepool, release.modelservice):
-            return release
-    # Otherwise the release whose modelservice chart is pinned, for image defaults.
-    return next((r for r in charts.RELEASES.values() if r.modelservice == spec.charts.modelservice), None)
+    return next((r for r in charts.RELEASES.values() if pins == (r.infra, r.inferencepool, r.modelservice)), None)
+
+
+def _written(spec: Spec, field: str) -> bool:
+    """Whether the user wrote this dotted field (or it holds a value)."""
+    node: object = spec
+    *parents, last = field.split(".")
+    for part in parents:
+        node = getattr(node, part)
+    return isinstance(node, BaseModel) and last in node.model_fields_set
+
+
+def _compat_problems(spec: Spec, source: str, pins: compat.Pins) -> list[Problem]:
+    out = []
+    for rule, message in compat.incompatibilities(pins):
+        field = next((f for f in rule.fields if _written(spec, f)), rule.fields[0])
+        out.append(Problem(source, 0, 0, field, message))
+    return out
 
 
 def resolve(spec: Spec, source: str) -> Stack:
+    written = spec
     release = _release_for(spec)
+    # For the sidecar image only: the release that shipped the pinned modelservice chart.
+    image_release = release or next(
+        (r for r in charts.RELEASES.values() if r.modelservice == spec.charts.modelservice), None)
     problems: list[Problem] = []
 
     def pick(field: str, pinned: str | None, table: Mapping[str, T], default: str | None) -> T | None:
@@ -145,11 +175,23 @@ def resolve(spec: Spec, source: str) -> Stack:
     infra = pick("infra", spec.charts.infra, charts.INFRA, release and release.infra)
     pool = pick("inferencepool", spec.charts.inferencepool, charts.POOL, release and release.inferencepool)
     ms = pick("modelservice", spec.charts.modelservice, charts.MODELSERVICE, release and release.modelservice)
-    try:
-        picker = picker_for_image(spec.scheduler.image, spec.scheduler.version)
-    except ValueError as exc:
-        problems.append(Problem(source, 0, 0, "scheduler.image", str(exc)))
-        picker = None
+    image = spec.scheduler.image or (release and release.scheduler_image)
+    picker = None
+    if not image:
+        problems.append(Problem(source, 0, 0, "scheduler.image", "no image: set it or pick a release:"))
+    else:
+        # The preset's picker image fills in the spec, so every artifact shows the image that runs.
+        spec = spec.model_copy(update={"scheduler": spec.scheduler.model_copy(update={"image": image})})
+        try:
+            picker = picker_for_image(image, spec.scheduler.version)
+        except ValueError as exc:
+            problems.append(Problem(source, 0, 0, "scheduler.image", str(exc)))
     if problems or infra is None or pool is None or ms is None or picker is None:
         raise SpecError(problems)
-    return Stack(spec, release, infra, pool, ms, picker, derive_names(spec), source)
+    problems = _compat_problems(written, source, compat.Pins(
+        infra, pool, ms, picker, provider=spec.gateway.provider,
+        sidecar_disabled=not spec.decode.sidecar.enabled, vendor=spec.accelerator.vendor,
+        epp_monitoring=spec.monitoring.epp.enabled))
+    if problems:
+        raise SpecError(problems)
+    return Stack(spec, release, infra, pool, ms, picker, derive_names(spec), source, image_release)

@@ -7,7 +7,7 @@ Sources are cited per fact as `REPO@ref:path` in ../shared/upstream/CATALOG.md (
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
@@ -28,6 +28,9 @@ class InfraChart:
     has_provider: bool = False
     # Default of gateway.service.type: LoadBalancer in v1.3.0-v1.3.2, ClusterIP from v1.3.3.
     default_service_type: str = "ClusterIP"
+    # Gateway providers the chart renders. v1.3.x knows the classes istio, kgateway (+ kgateway's
+    # "agentgateway-v2" from v1.3.5) and gke-l7-*; an agentgateway provider arrives in v1.4.0 (#272, CATALOG §c).
+    providers: frozenset[str] = frozenset({"istio", "kgateway", "gke"})
 
 
 @dataclass(frozen=True)
@@ -35,12 +38,21 @@ class PoolChart:
     version: str
     # InferencePool apiVersions this chart can render; the first is what it renders by default.
     pool_api_versions: tuple[str, ...] = (POOL_K8S, POOL_X_K8S)
-    target_ports: Literal["targetPortNumber", "targetPorts"] = "targetPorts"
     image_keys: Literal["hub/name", "registry/repository"] = "hub/name"
     # Where the Istio DestinationRule for the EPP is configured (CATALOG §a.3, §d.2).
     destination_rule: Literal["infra", "istio", "provider.istio"] = "provider.istio"
     # Name of the plugins file baked into the chart's ConfigMap.
     default_plugins_file: str = "default-plugins.yaml"
+    # EPP ServiceMonitor + metrics-reader secret (CATALOG §d.2): none in v0.5.1, monitoring.secret.name in
+    # v1.0.x, monitoring.prometheus.auth.secretName from v1.1.0. The chart has no schema: a wrong key is ignored.
+    epp_monitoring: Literal["none", "secret.name", "prometheus.auth.secretName"] = "prometheus.auth.secretName"
+    # The chart passes --pool-group to the EPP (v1.0.1+; CATALOG §d.3), a flag GAIE v0.5.1 pickers lack.
+    passes_pool_group: bool = True
+
+    @staticmethod
+    def target_port_key(api_version: str) -> Literal["targetPortNumber", "targetPorts"]:
+        """The inferencePool key the chart reads for the rendered apiVersion (CATALOG §d.3)."""
+        return "targetPortNumber" if api_version == POOL_X_K8S else "targetPorts"
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,9 @@ class ModelServiceChart:
     # v0.2.8/v0.2.9 reject volumes other than {name, emptyDir: {}}.
     strict_volumes: bool = False
     has_accelerator_block: bool = True
+    # accelerator.type per spec vendor: the keys of accelerator.resources (intel -> intel-i915 from v0.2.12;
+    # "cpu" is a type from v0.4.5, `# Supported types:` comment in values.yaml). Absent vendor: not supported.
+    accelerator_types: Mapping[str, str] = field(default_factory=lambda: _ACCELERATORS_V03, hash=False)
 
 
 INFRA: Mapping[str, InfraChart] = MappingProxyType({
@@ -70,13 +85,14 @@ INFRA: Mapping[str, InfraChart] = MappingProxyType({
     "v1.3.4": InfraChart("v1.3.4"),
     "v1.3.6": InfraChart("v1.3.6"),
     "v1.3.10": InfraChart("v1.3.10"),
-    "v1.4.0": InfraChart("v1.4.0", has_provider=True),
+    "v1.4.0": InfraChart("v1.4.0", has_provider=True,
+                         providers=frozenset({"istio", "kgateway", "agentgateway", "gke"})),
 })
 
 POOL: Mapping[str, PoolChart] = MappingProxyType({
-    "v0.5.1": PoolChart("v0.5.1", pool_api_versions=(POOL_X_K8S,), target_ports="targetPortNumber",
-                        destination_rule="infra", default_plugins_file="plugins-v2.yaml"),
-    "v1.0.1": PoolChart("v1.0.1", destination_rule="istio"),
+    "v0.5.1": PoolChart("v0.5.1", pool_api_versions=(POOL_X_K8S,), destination_rule="infra",
+                        default_plugins_file="plugins-v2.yaml", epp_monitoring="none", passes_pool_group=False),
+    "v1.0.1": PoolChart("v1.0.1", destination_rule="istio", epp_monitoring="secret.name"),
     "v1.2.0": PoolChart("v1.2.0"),
     "v1.2.0-rc.1": PoolChart("v1.2.0-rc.1"),
     "v1.3.0": PoolChart("v1.3.0"),
@@ -84,7 +100,11 @@ POOL: Mapping[str, PoolChart] = MappingProxyType({
     "v1.5.0": PoolChart("v1.5.0", pool_api_versions=(POOL_K8S,), image_keys="registry/repository"),
 })
 
-_V02 = {"routing_gaie_keys": True, "serving_label": "llm-d.ai/inferenceServing",
+_ACCELERATORS_V02 = MappingProxyType({"nvidia": "nvidia", "amd": "amd", "google": "google", "intel": "intel"})
+_ACCELERATORS_V03 = MappingProxyType({**_ACCELERATORS_V02, "intel": "intel-i915"})
+_ACCELERATORS_V045 = MappingProxyType({**_ACCELERATORS_V03, "cpu": "cpu"})
+
+_V02 = {"routing_gaie_keys": True, "accelerator_types": _ACCELERATORS_V02, "serving_label": "llm-d.ai/inferenceServing",
         "model_label_is_fullname": True, "has_labels_key": False, "custom_labels": False}
 MODELSERVICE: Mapping[str, ModelServiceChart] = MappingProxyType({
     "v0.2.7": ModelServiceChart("v0.2.7", has_schema=False, proxy_toggle=False, container_parallelism_quirk=True,
@@ -92,10 +112,13 @@ MODELSERVICE: Mapping[str, ModelServiceChart] = MappingProxyType({
     "v0.2.9": ModelServiceChart("v0.2.9", container_parallelism_quirk=True, strict_volumes=True,
                                 **_V02),  # type: ignore[arg-type]
     "v0.2.10": ModelServiceChart("v0.2.10", container_parallelism_quirk=True, **_V02),  # type: ignore[arg-type]
+    "v0.2.11": ModelServiceChart("v0.2.11", container_parallelism_quirk=True, **_V02),  # type: ignore[arg-type]
+    # v0.3.0 "Remove gaie (#145)": routing is {proxy, servicePort}; labels become modelArtifacts.labels.
+    "v0.3.0": ModelServiceChart("v0.3.0", serving_label="llm-d.ai/inferenceServing", custom_labels=False),
     "v0.3.8": ModelServiceChart("v0.3.8", serving_label="llm-d.ai/inferenceServing", custom_labels=False),
-    "v0.4.5": ModelServiceChart("v0.4.5"),
-    "v0.4.9": ModelServiceChart("v0.4.9"),
-    "v0.4.12": ModelServiceChart("v0.4.12"),
+    "v0.4.5": ModelServiceChart("v0.4.5", accelerator_types=_ACCELERATORS_V045),
+    "v0.4.9": ModelServiceChart("v0.4.9", accelerator_types=_ACCELERATORS_V045),
+    "v0.4.12": ModelServiceChart("v0.4.12", accelerator_types=_ACCELERATORS_V045),
 })
 
 

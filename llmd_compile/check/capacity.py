@@ -138,7 +138,7 @@ RULES = (
     Rule("LLMD306", "info", "model not in the model table",
          "add model.facts or model.config (a local config.json) to enable the checks", unknown_model),
     Rule("LLMD307", "warning", "accelerator not in the accelerator table",
-         "use a known name (llmd-compile lint lists them in docs/diagnostics.md)", unknown_accelerator),
+         "use a name from the accelerator table in docs/diagnostics.md", unknown_accelerator),
     Rule("LLMD308", "error", "accelerator vendor does not match the accelerator model",
          "accelerator.vendor must be the accelerator's maker", vendor),
     Rule("LLMD309", "warning", "several replicas share a ReadWriteOnce model cache",

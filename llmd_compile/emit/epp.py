@@ -1,4 +1,8 @@
-"""Scheduler intent -> the EndpointPickerConfig the pinned picker version accepts (CATALOG §e)."""
+"""Scheduler intent -> the EndpointPickerConfig the pinned picker version accepts (CATALOG §e).
+
+Either compiled from scheduler.scorers/picker/prefixCache, or taken from the raw escape hatch
+scheduler.endpointPickerConfig; both are checked against the picker's registry (check/plugins.py).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,14 @@ from typing import Any
 
 from llmd_compile import yamlio
 from llmd_compile.catalog.plugins import PickerVersion
+from llmd_compile.check.plugins import CONFIG_KIND, api_versions, check_config, type_hint
 from llmd_compile.errors import Problem, SpecError
 from llmd_compile.resolve import Stack
 
-CONFIG_API_VERSION = "inference.networking.x-k8s.io/v1alpha1"
 CONFIG_FILE = "epp-config.yaml"  # key under inferencepool pluginsCustomConfig
 PROFILE = "default"
+RAW = "scheduler.endpointPickerConfig"
+INTENT_FIELDS = ("scorers", "picker", "prefixCache")
 
 # Scorer intent -> candidate plugin types, newest name last; the first one the picker has wins.
 SCORER_TYPES: dict[str, tuple[str, ...]] = {
@@ -72,7 +78,36 @@ def _weight(stack: Stack, field: str, weight: float, problems: list[Problem]) ->
     return int(weight)
 
 
+def _unavailable(stack: Stack, field: str, type_name: str) -> Problem:
+    hint = type_hint(stack.picker, type_name)
+    return Problem(stack.source, 0, 0, field,
+                   f"picker {stack.picker.name} has no {type_name}" + (f" ({hint})" if hint else ""))
+
+
+def _raw(stack: Stack, raw: dict[str, Any]) -> dict[str, Any]:
+    """The escape hatch, with apiVersion/kind filled in when left out, checked like our own output."""
+    sched = stack.spec.scheduler
+    problems = [Problem(stack.source, 0, 0, f"scheduler.{f}", f"set either scheduler.{f} or {RAW}, not both")
+                for f in INTENT_FIELDS if f in sched.model_fields_set]
+    config = {"apiVersion": api_versions(stack.picker)[0], "kind": CONFIG_KIND, **raw}
+    problems += check_config(stack.picker, config, stack.source, RAW)
+    if problems:
+        raise SpecError(problems)
+    return config
+
+
 def endpoint_picker_config(stack: Stack) -> dict[str, Any]:
+    raw = stack.spec.scheduler.endpointPickerConfig
+    if raw is not None:
+        return _raw(stack, raw)
+    config = _from_intent(stack)
+    # What we generate must pass the same registry check as a hand-written config; a failure is our bug.
+    problems = check_config(stack.picker, config, stack.source, RAW)
+    assert not problems, "\n".join(map(str, problems))
+    return config
+
+
+def _from_intent(stack: Stack) -> dict[str, Any]:
     picker = stack.picker
     sched = stack.spec.scheduler
     problems: list[Problem] = []
@@ -82,8 +117,7 @@ def endpoint_picker_config(stack: Stack) -> dict[str, Any]:
         field = f"scheduler.scorers.{intent}"
         type_name = next((t for t in SCORER_TYPES[intent] if t in picker.plugins), None)
         if type_name is None:
-            problems.append(Problem(stack.source, 0, 0, field,
-                                    f"picker {picker.name} has no {' or '.join(SCORER_TYPES[intent])} plugin"))
+            problems.append(_unavailable(stack, field, SCORER_TYPES[intent][0]))
             continue
         plugin: dict[str, Any] = {"type": type_name}
         if intent == "prefixCache":
@@ -96,14 +130,14 @@ def endpoint_picker_config(stack: Stack) -> dict[str, Any]:
         refs.append({"pluginRef": type_name, "weight": _weight(stack, field, weight, problems)})
     picker_type = PICKER_TYPES[sched.picker]
     if picker_type not in picker.plugins:
-        problems.append(Problem(stack.source, 0, 0, "scheduler.picker", f"picker {picker.name} has no {picker_type}"))
+        problems.append(_unavailable(stack, "scheduler.picker", picker_type))
     plugins.append({"type": picker_type})
     refs.append({"pluginRef": picker_type})
     if problems:
         raise SpecError(problems)
     return {
-        "apiVersion": CONFIG_API_VERSION,
-        "kind": "EndpointPickerConfig",
+        "apiVersion": api_versions(picker)[0],
+        "kind": CONFIG_KIND,
         "plugins": plugins,
         "schedulingProfiles": [{"name": PROFILE, "plugins": refs}],
     }

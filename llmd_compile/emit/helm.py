@@ -22,10 +22,15 @@ ISTIO_EPP_TRAFFIC_POLICY = {"tls": {"mode": "SIMPLE", "insecureSkipVerify": True
 
 
 def _split_image(image: str) -> tuple[str, str, str]:
-    """registry/path/name:tag -> (hub, name, tag)."""
-    ref, _, tag = image.rpartition(":") if ":" in image.rsplit("/", 1)[-1] else (image, "", "latest")
+    """registry/path/name:tag[@digest] -> (hub, name, tag); the charts join them as hub/name:tag.
+
+    A digest rides on the tag (``v0.7.0@sha256:...``, a valid reference); no tag means ``latest``.
+    """
+    ref, at, digest = image.partition("@")
+    last = ref.rsplit("/", 1)[-1]
+    ref, _, tag = ref.rpartition(":") if ":" in last else (ref, "", "latest")
     hub, _, name = ref.rpartition("/")
-    return hub, name, tag
+    return hub, name, f"{tag}{at}{digest}"
 
 
 def infra_values(stack: Stack) -> dict[str, Any]:
@@ -64,10 +69,14 @@ def inferencepool_values(stack: Stack) -> dict[str, Any]:
         "pluginsConfigFile": epp.CONFIG_FILE,
         "pluginsCustomConfig": {epp.CONFIG_FILE: config},
     }
+    monitoring = _epp_monitoring(stack)
+    if monitoring:
+        extension["monitoring"] = monitoring
     pool: dict[str, Any] = {}
     if len(stack.pool.pool_api_versions) > 1:
         pool["apiVersion"] = stack.pool_api_version
-    if stack.pool.target_ports == "targetPortNumber":
+    # v1.0.1-v1.4.0 carry both keys and read targetPortNumber only for a v1alpha2 pool (CATALOG §d.3).
+    if stack.pool.target_port_key(stack.pool_api_version) == "targetPortNumber":
         pool["targetPortNumber"] = SERVICE_PORT
     else:
         pool["targetPorts"] = [{"number": SERVICE_PORT}]
@@ -86,6 +95,18 @@ def inferencepool_values(stack: Stack) -> dict[str, Any]:
         else:
             values["provider"]["istio"] = {"destinationRule": rule}
     return values
+
+
+def _epp_monitoring(stack: Stack) -> dict[str, Any] | None:
+    """inferenceExtension.monitoring under the keys this chart reads (renamed in v1.1.0, CATALOG §d.2)."""
+    wanted = stack.spec.monitoring.epp
+    if not wanted.enabled:
+        return None
+    secret = stack.names.epp_metrics_secret
+    if stack.pool.epp_monitoring == "secret.name":
+        return {"interval": wanted.interval, "secret": {"name": secret}, "prometheus": {"enabled": True}}
+    # "none" never gets here: catalog.compat rejects monitoring.epp on such charts.
+    return {"interval": wanted.interval, "prometheus": {"enabled": True, "auth": {"secretName": secret}}}
 
 
 def _resources(stack: Stack) -> dict[str, Any]:
@@ -177,7 +198,8 @@ def modelservice_values(stack: Stack) -> dict[str, Any]:
     }
     values: dict[str, Any] = {"multinode": False, "modelArtifacts": artifacts}
     if ms.has_accelerator_block:
-        values["accelerator"] = {"type": spec.accelerator.vendor if spec.accelerator.vendor != "cpu" else "nvidia"}
+        # catalog.compat rejects vendors the chart has no accelerator type for.
+        values["accelerator"] = {"type": ms.accelerator_types[spec.accelerator.vendor]}
     values["routing"] = routing
     values["decode"] = decode
     values["prefill"] = {"create": False}

@@ -95,7 +95,9 @@ def _walk(node: Node, loc: Loc, marks: Marks, seen: set[int], yaml: YAML, path: 
             raise SpecError.one(path, _dotted((*loc, key)), f"duplicate key (first at line {first[0]})", *kmark)
         marks[(*loc, key)] = kmark
         out[key] = _walk(value_node, (*loc, key), marks, seen, yaml, path)
-        marks[(*loc, key, "<value>")] = (value_node.start_mark.line + 1, value_node.start_mark.column + 1)
+        if isinstance(value_node, ScalarNode) or value_node.flow_style:
+            # Point at a scalar (or flow collection) itself; a block mapping/list at its key.
+            marks[(*loc, key, "<value>")] = (value_node.start_mark.line + 1, value_node.start_mark.column + 1)
     return out
 
 

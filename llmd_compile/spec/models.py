@@ -7,7 +7,7 @@ Defaults live here, never inside an emitter.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
 
@@ -205,13 +205,17 @@ class PrefixCache(_Model):
 
 
 class Scheduler(_Model):
-    image: Image
+    # Endpoint picker image; default: the release preset's (`llmd-compile versions`).
+    image: Image | None = None
     # Picker version when the image tag does not say it (e.g. a dev build): sched-v0.2.1, gaie-v0.5.1.
-    version: Annotated[str, Field(pattern=r"^(sched|gaie)-v\d+\.\d+\.\d+$")] | None = None
+    version: Annotated[str, Field(pattern=r"^(sched|gaie|router)-v\d+\.\d+\.\d+$")] | None = None
     replicas: Annotated[int, Field(ge=1, le=20)] = 1
     scorers: Scorers = Scorers()
     picker: Literal["max-score", "random", "round-robin", "weighted-random"] = "max-score"
     prefixCache: PrefixCache = PrefixCache()
+    # Escape hatch: a whole EndpointPickerConfig instead of scorers/picker/prefixCache. It is checked
+    # against the pinned picker's plugin registry like the generated one.
+    endpointPickerConfig: dict[str, Any] | None = None
 
 
 class Timeouts(_Model):
@@ -252,8 +256,16 @@ class PodMonitor(_Model):
     interval: Annotated[str, Field(pattern=GO_DURATION)] = "30s"
 
 
+class EppMonitoring(_Model):
+    """Prometheus ServiceMonitor for the endpoint picker's metrics (inferencepool chart >= v1.0.1)."""
+
+    enabled: bool = False
+    interval: Annotated[str, Field(pattern=GO_DURATION)] = "10s"
+
+
 class Monitoring(_Model):
     podMonitor: PodMonitor = PodMonitor()
+    epp: EppMonitoring = EppMonitoring()
 
 
 class Guidellm(_Model):

@@ -77,7 +77,7 @@ CASES = [
      ["37:14: route.timeouts.request: String should match pattern '^([0-9]{1,5}(h|m|s|ms)){1,4}$'"]),
     ("inline token in env", "  image: ghcr.io/llm-d/llm-d-dev:pr-170",
      "  image: ghcr.io/llm-d/llm-d-dev:pr-170\n  env:\n    HF_TOKEN: hf_abcdefghijklmnopqrstuvwxyz0123",
-     ["29:5: decode.env: looks like a secret token; reference a Secret (model.tokenSecret) instead"]),
+     ["28:3: decode.env: looks like a secret token; reference a Secret (model.tokenSecret) instead"]),
     ("pvc path escapes volume", "      size: 50Gi", "      size: 50Gi\n      path: models/../../etc",
      ["19:13: model.cache.pvc.path: must stay inside the volume (no '..')"]),
     ("no platform", "platforms:\n  kubernetes:\n    storageClassName: standard\n", "platforms: {}\n",
