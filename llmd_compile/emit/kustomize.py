@@ -15,6 +15,7 @@ from llmd_compile.resolve import Stack
 KUSTOMIZE_API = "kustomize.config.k8s.io/v1beta1"
 # From out/<stack>/overlays/<platform>/ up to the repository root.
 USER_COMPONENTS = "../../../../overlays"
+NON_ROOT_UID = 65532
 
 
 def platforms(stack: Stack) -> list[str]:
@@ -49,13 +50,23 @@ def _overlay(stack: Stack, platform: str) -> tuple[dict[str, Any], dict[str, dic
         "resources": ["../../base", *sorted(extra)],
         "components": [f"{USER_COMPONENTS}/{platform}"],
     }
+    patches: list[dict[str, Any]] = []
     claim = stack.spec.model.cache.pvc
     if claim is not None and settings.storageClassName:
         patch = [{"op": "add", "path": "/spec/storageClassName", "value": settings.storageClassName}]
-        kustomization["patches"] = [{
+        patches.append({
             "target": {"kind": "PersistentVolumeClaim", "name": claim.name},
             "patch": yamlio.dump(patch),
-        }]
+        })
+    if platform == "kubernetes":
+        # Images like curlimages/curl name their USER (curl_user): with runAsNonRoot the kubelet refuses
+        # them unless the UID is numeric. OpenShift's restricted-v2 assigns one, so only here.
+        ids = [{"op": "add", "path": f"/spec/template/spec/securityContext/{key}", "value": NON_ROOT_UID}
+               for key in ("runAsUser", "runAsGroup", "fsGroup")]
+        patches.append({"target": {"kind": "Job", "labelSelector": "app.kubernetes.io/managed-by=llmd-compile"},
+                        "patch": yamlio.dump(ids)})
+    if patches:
+        kustomization["patches"] = patches
     return kustomization, extra
 
 

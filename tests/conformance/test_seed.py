@@ -399,13 +399,7 @@ def test_guidellm_targets_the_gateway(stack_dir: Path, raw: dict[str, Any], valu
 NON_NUMERIC_IMAGE_USER = {"curlimages/curl": "curl_user (https://github.com/curl/curl-container/issues/25)"}
 
 
-@pytest.mark.parametrize("platform", [
-    "openshift",
-    pytest.param("kubernetes", marks=pytest.mark.xfail(strict=True, reason=(
-        "BUG: the smoke-test Job (curlimages/curl, USER curl_user) sets runAsNonRoot: true without a numeric "
-        "runAsUser; on vanilla Kubernetes the kubelet cannot verify a named user and the pod fails with "
-        "CreateContainerConfigError. The kubernetes overlay needs a numeric non-zero runAsUser for it."))),
-])
+@pytest.mark.parametrize("platform", ["openshift", "kubernetes"])
 def test_named_image_users_get_a_uid(platform: str, builds: dict[str, list[dict[str, Any]]]) -> None:
     checked = 0
     for job in (d for d in builds[platform] if d["kind"] == "Job"):
