@@ -83,9 +83,26 @@ def application(stack: Stack, platform: str) -> dict[str, Any]:
     }
 
 
+def oci_repository(stack: Stack) -> dict[str, Any]:
+    """Argo CD reads Helm charts from an OCI registry only through a repository entry with enableOCI."""
+    argo = stack.spec.gitops.argocd
+    assert argo is not None
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": "llmd-compile-inferencepool-oci",
+            "namespace": argo.namespace,
+            "labels": {"argocd.argoproj.io/secret-type": "repository"},
+        },
+        "stringData": {"name": "inferencepool", "type": "helm", "url": POOL_OCI, "enableOCI": "true"},
+    }
+
+
 def emit(stack: Stack) -> dict[str, str]:
     files = {"helmfile.yaml": yamlio.dump(helmfile(stack))}
     if stack.spec.gitops.argocd is not None:
+        files["argocd/repository-inferencepool-oci.yaml"] = yamlio.dump(oci_repository(stack))
         for platform in platforms(stack):
             files[f"argocd/{platform}.yaml"] = yamlio.dump(application(stack, platform))
     return files
