@@ -130,8 +130,9 @@ class Release:
     infra: str
     inferencepool: str
     modelservice: str
-    scheduler_image: str
+    scheduler_image: str  # the gaie values' inferenceExtension.image (CATALOG §0.1)
     vllm_image: str
+    # The ms values' routing.proxy.image: LD@v0.3.0 v0.3.0, LD@v0.4.0 v0.4.0-rc.1, LD@899f8517 v0.7.1 (P/D guide).
     routing_sidecar_image: str
     gateway_api_crds: str
     gaie_crds: str
@@ -148,7 +149,7 @@ RELEASES: Mapping[str, Release] = MappingProxyType({
                       "v1.3.0", "v1.0.1", POOL_X_K8S),
     "v0.4.0": Release("v0.4.0", "v1.3.4", "v1.2.0-rc.1", "v0.3.8",
                       "ghcr.io/llm-d/llm-d-inference-scheduler:v0.4.0-rc.1", "ghcr.io/llm-d/llm-d-cuda:v0.3.1",
-                      "ghcr.io/llm-d/llm-d-routing-sidecar:v0.4.0", "v1.3.0", "v1.2.0-rc.1", POOL_X_K8S),
+                      "ghcr.io/llm-d/llm-d-routing-sidecar:v0.4.0-rc.1", "v1.3.0", "v1.2.0-rc.1", POOL_X_K8S),
     "v0.6": Release("v0.6", "v1.4.0", "v1.4.0", "v0.4.9", "ghcr.io/llm-d/llm-d-inference-scheduler:v0.7.0",
                     "ghcr.io/llm-d/llm-d-cuda:v0.6.0", "ghcr.io/llm-d/llm-d-routing-sidecar:v0.7.1",
                     "v1.5.1", "v1.4.0", POOL_K8S),

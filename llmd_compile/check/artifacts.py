@@ -21,10 +21,11 @@ def dig(data: Any, *path: str | int, default: Any = None) -> Any:
     for key in path:
         if isinstance(data, dict) and isinstance(key, str) and key in data:
             data = data[key]
-        elif isinstance(data, list) and isinstance(key, int) and -len(data) <= key < len(data):
+            continue
+        if isinstance(data, list) and isinstance(key, int) and -len(data) <= key < len(data):
             data = data[key]
-        else:
-            return default
+            continue
+        return default
     return data
 
 

@@ -136,7 +136,8 @@ def _destination_rule_host(a: Artifacts) -> str | None:
 
 def destination_rule(a: Artifacts) -> Iterator[Finding]:
     host = _destination_rule_host(a)
-    expected = f"{naming.epp_service(_releases(a).get('inferencepool', ''))}.{a.stack.names.namespace}.svc.cluster.local"
+    epp = naming.epp_service(_releases(a).get("inferencepool", ""))
+    expected = f"{epp}.{a.stack.names.namespace}.svc.cluster.local"
     if a.stack.spec.gateway.provider == "istio" and host != expected:
         yield Finding("gateway.provider", f"Istio DestinationRule host {host!r}; the EPP Service is {expected!r}")
 
@@ -208,7 +209,8 @@ RULES = (
          "derive names from the release postfix (metadata.name); do not hand-edit out/", route_parent),
     Rule("LLMD102", "error", "backendRef group differs from the InferencePool group the pool chart renders",
          "x-k8s.io for inferencepool v0.5.1 or apiVersion v1alpha2, k8s.io otherwise", route_backend_group),
-    Rule("LLMD103", "error", "backendRef names no InferencePool release", "the pool is named gaie-<metadata.name>", route_backend_name),
+    Rule("LLMD103", "error", "backendRef names no InferencePool release",
+         "the pool is named gaie-<metadata.name>", route_backend_name),
     Rule("LLMD104", "error", "pool selector matches no model pod",
          "the selector must use the labels the pinned modelservice version puts on pods", pool_selector),
     Rule("LLMD105", "error", "pool target port is not the port model pods serve on",

@@ -142,7 +142,7 @@ def modelservice_values(stack: Stack) -> dict[str, Any]:
     role = spec.decode
     artifacts: dict[str, Any] = {"uri": _model_uri(stack), "name": spec.model.served_name}
     if spec.model.cache.pvc is None:
-        artifacts["size"] = "20Gi"
+        artifacts["size"] = spec.model.cache.emptyDirSize
     if spec.model.tokenSecret:
         artifacts["authSecretName"] = spec.model.tokenSecret.name
     if ms.has_labels_key:

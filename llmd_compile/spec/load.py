@@ -20,8 +20,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from llmd_compile.errors import Problem, SpecError
 from llmd_compile.catalog.hardware import DTYPE_BYTES, facts_from_config
+from llmd_compile.errors import Problem, SpecError
 from llmd_compile.spec.models import ModelFactsSpec, Spec
 
 MAX_BYTES = 1 << 20

@@ -80,6 +80,8 @@ class Pvc(_Model):
 
 class Cache(_Model):
     pvc: Pvc | None = None
+    # Without a PVC each pod downloads the model into an emptyDir of this size (modelArtifacts.size).
+    emptyDirSize: Quantity = "20Gi"
 
 
 class ModelFactsSpec(_Model):

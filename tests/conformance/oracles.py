@@ -206,6 +206,8 @@ def _openapi_to_jsonschema(node: Any, strict: bool = True) -> Any:
         elif key == "not":
             out[key] = _openapi_to_jsonschema(val, False)
         elif key in ("allOf", "anyOf", "oneOf"):
+            if val is None:  # some CRDs (OpenShift Route) spell "no constraint" as `anyOf: null`
+                continue
             out[key] = [_openapi_to_jsonschema(sub, False) for sub in val]
         else:
             out[key] = val
@@ -266,7 +268,24 @@ def validate_custom(doc: dict[str, Any], release: str | None = None) -> list[str
         validator = _custom_validator(data, str(api_version), str(kind), release)
     except KeyError:
         return [f"no CRD for {api_version} {kind} in ../shared"]
-    return sorted({_fmt(e) for e in validator.iter_errors(doc)})
+    structural = crd_schema(str(api_version), str(kind), release)
+    return sorted({_fmt(e) for e in validator.iter_errors(_with_defaults(structural, doc))})
+
+
+def _with_defaults(schema: dict[str, Any], doc: Any) -> Any:
+    """Structural defaulting as the apiserver applies it before validation: absent fields of present
+    objects get their schema `default` (e.g. the Route CRD's wildcardPolicy: None)."""
+    if isinstance(doc, dict):
+        out = dict(doc)
+        for key, sub in (schema.get("properties") or {}).items():
+            if key in out:
+                out[key] = _with_defaults(sub, out[key])
+            elif isinstance(sub, dict) and "default" in sub:
+                out[key] = copy.deepcopy(sub["default"])
+        return out
+    if isinstance(doc, list) and isinstance(schema.get("items"), dict):
+        return [_with_defaults(schema["items"], item) for item in doc]
+    return doc
 
 
 @functools.lru_cache(maxsize=1)

@@ -207,49 +207,7 @@ def test_epp_config_embedded_verbatim(stack_dir: Path, values: dict[str, dict[st
 
 # --- kustomize overlays ------------------------------------------------------------------------------------
 
-JUNCTORS = ("allOf", "anyOf", "oneOf", "not")
-# Kinds the oracle cannot validate the way the apiserver does. This is a gap in oracles.py, not in our output:
-# the OpenShift Route CRD has `anyOf: null` (oracles._openapi_to_jsonschema raises TypeError on it), and its
-# spec rule "host set, or wildcardPolicy not Subdomain" only holds after the CRD default wildcardPolicy: None is
-# applied, which the apiserver does before validating and validate_custom does not.
-ORACLE_GAPS = {("route.openshift.io/v1", "Route")}
-
-
-def _drop_null_junctors(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {k: _drop_null_junctors(v) for k, v in node.items() if not (k in JUNCTORS and v is None)}
-    if isinstance(node, list):
-        return [_drop_null_junctors(v) for v in node]
-    return node
-
-
-def _with_defaults(schema: dict[str, Any], doc: Any) -> Any:
-    """Structural-schema defaulting as the apiserver does it: missing fields of present objects get `default`."""
-    if isinstance(doc, dict):
-        out = dict(doc)
-        for key, sub in schema.get("properties", {}).items():
-            if key in out:
-                out[key] = _with_defaults(sub, out[key])
-            elif "default" in sub:
-                out[key] = copy.deepcopy(sub["default"])
-        return out
-    if isinstance(doc, list) and isinstance(schema.get("items"), dict):
-        return [_with_defaults(schema["items"], item) for item in doc]
-    return doc
-
-
-def validate_defaulted(doc: dict[str, Any]) -> list[str]:
-    """validate_custom's checks, on the CRD with null junctors dropped and on the doc with CRD defaults applied."""
-    schema = _drop_null_junctors(o.crd_schema(doc["apiVersion"], doc["kind"]))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(o, "crd_schema", lambda *_args, **_kwargs: schema)
-        validator = o._custom_validator.__wrapped__(o._crd_data(), doc["apiVersion"], doc["kind"], None)
-    return sorted({o._fmt(e) for e in validator.iter_errors(_with_defaults(schema, doc))})
-
-
 def validate(doc: dict[str, Any]) -> list[str]:
-    if (doc["apiVersion"], doc["kind"]) in ORACLE_GAPS:
-        return validate_defaulted(doc)
     return o.validate_any(doc, GATEWAY_API_RELEASE if doc["kind"] == "HTTPRoute" else None)
 
 
@@ -285,26 +243,17 @@ def test_storage_classes_are_the_seeds(builds: dict[str, list[dict[str, Any]]]) 
     assert classes == {"openshift": "ocs-storagecluster-cephfs", "kubernetes": "standard"}
 
 
-def test_route_workaround_still_rejects_bad_routes(builds: dict[str, list[dict[str, Any]]]) -> None:
+def test_route_oracle_rejects_bad_routes(builds: dict[str, list[dict[str, Any]]]) -> None:
     (route,) = [d for d in builds["openshift"] if d["kind"] == "Route"]
+    assert o.validate_any(route) == []
     bad = copy.deepcopy(route)
     bad["spec"]["tls"]["termination"] = "bogus"
     bad["spec"]["wildcardPolicy"] = "Subdomain"  # with no host: refused by the CRD's spec rule
     bad["spec"]["extra"] = 1
-    errors = validate_defaulted(bad)
+    errors = o.validate_any(bad)
     assert any(e.startswith("$.spec.tls.termination: 'bogus' is not one of") for e in errors), errors
     assert any("('extra' was unexpected)" in e for e in errors), errors
     assert any(e.startswith("$.spec: ") and "should not be valid under" in e for e in errors), errors
-
-
-@pytest.mark.xfail(strict=True, reason="ORACLE GAP (tests/conformance/oracles.py, not the compiler): validate_custom "
-                   "crashes on `anyOf: null` in the OpenShift Route CRD and does not apply CRD defaults "
-                   "(wildcardPolicy: None) before validating; see ORACLE_GAPS. Drop the workaround when this passes.")
-def test_oracle_validates_routes_directly(builds: dict[str, list[dict[str, Any]]]) -> None:
-    routes = [d for d in builds["openshift"] if d["kind"] == "Route"]
-    assert routes
-    for route in routes:
-        assert o.validate_any(route) == []
 
 
 # --- Argo CD and helmfile ------------------------------------------------------------------------------------
