@@ -241,6 +241,26 @@ def lint_command(specs: tuple[str, ...], strict: bool) -> None:
     sys.exit(2 if count["error"] else 0)
 
 
+@main.command("krm")
+def krm_command() -> None:
+    """KRM function: ResourceList on stdin (functionConfig = a Stack spec) -> ResourceList on stdout."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    from llmd_compile import krm
+
+    try:
+        resource_list = YAML(typ="safe", pure=False).load(sys.stdin.read())
+    except YAMLError as exc:
+        resource_list = None
+        click.echo(f"error: stdin is not YAML: {str(exc).splitlines()[0]}", err=True)
+    if not isinstance(resource_list, dict):
+        resource_list = {"items": []}
+    result, ok = krm.run(resource_list)
+    click.echo(dump(result), nl=False)
+    sys.exit(0 if ok else 1)
+
+
 @main.command("diagnostics")
 def diagnostics_command() -> None:
     """Print the diagnostics reference (docs/diagnostics.md)."""

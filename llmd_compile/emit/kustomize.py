@@ -6,6 +6,8 @@ the generated overlays include them, so hand edits there survive every regenerat
 
 from __future__ import annotations
 
+import copy
+from dataclasses import dataclass
 from typing import Any
 
 from llmd_compile import yamlio
@@ -38,11 +40,78 @@ def user_component_kustomization(platform: str) -> dict[str, Any]:
     return {"apiVersion": "kustomize.config.k8s.io/v1alpha1", "kind": "Component", "resources": []}
 
 
-def _overlay(stack: Stack, platform: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+@dataclass(frozen=True)
+class Patch:
+    """A JSON6902 'add' patch as data: kustomize applies it in the overlay, krm applies it in Python."""
+
+    kind: str
+    ops: tuple[tuple[str, Any], ...]  # (path, value)
+    name: str | None = None
+    label: tuple[str, str] | None = None
+
+    def target(self) -> dict[str, str]:
+        target = {"kind": self.kind}
+        if self.name:
+            target["name"] = self.name
+        if self.label:
+            target["labelSelector"] = f"{self.label[0]}={self.label[1]}"
+        return target
+
+    def matches(self, doc: dict[str, Any]) -> bool:
+        meta = doc.get("metadata", {})
+        return doc.get("kind") == self.kind and (self.name is None or meta.get("name") == self.name) and (
+            self.label is None or meta.get("labels", {}).get(self.label[0]) == self.label[1])
+
+    def apply(self, doc: dict[str, Any]) -> dict[str, Any]:
+        out = copy.deepcopy(doc)
+        for path, value in self.ops:
+            *parents, leaf = path.strip("/").split("/")
+            node = out
+            for part in parents:
+                node = node[part]
+            node[leaf] = value
+        return out
+
+
+def platform_extras(stack: Stack, platform: str) -> dict[str, dict[str, Any]]:
     settings = getattr(stack.spec.platforms, platform)
-    extra: dict[str, dict[str, Any]] = {}
     if platform == "openshift" and settings.exposeRoute and stack.spec.gateway.provider != "gke":
-        extra["gateway-route.yaml"] = manifests.openshift_route(stack)
+        return {"gateway-route.yaml": manifests.openshift_route(stack)}
+    return {}
+
+
+def platform_patches(stack: Stack, platform: str) -> list[Patch]:
+    settings = getattr(stack.spec.platforms, platform)
+    patches: list[Patch] = []
+    claim = stack.spec.model.cache.pvc
+    if claim is not None and settings.storageClassName:
+        patches.append(Patch("PersistentVolumeClaim", (("/spec/storageClassName", settings.storageClassName),),
+                             name=claim.name))
+    if platform == "kubernetes":
+        # Images like curlimages/curl name their USER (curl_user): with runAsNonRoot the kubelet refuses
+        # them unless the UID is numeric. OpenShift's restricted-v2 assigns one, so only here.
+        ops = tuple((f"/spec/template/spec/securityContext/{key}", NON_ROOT_UID)
+                    for key in ("runAsUser", "runAsGroup", "fsGroup"))
+        patches.append(Patch("Job", ops, label=("app.kubernetes.io/managed-by", "llmd-compile")))
+    return patches
+
+
+def platform_resources(stack: Stack, platform: str) -> list[dict[str, Any]]:
+    """What `kubectl kustomize overlays/<platform>` yields (user components aside), built in Python."""
+    docs = [*base_resources(stack).values(), *platform_extras(stack, platform).values()]
+    out = []
+    for doc in docs:
+        doc = copy.deepcopy(doc)
+        doc["metadata"]["namespace"] = stack.names.namespace
+        for patch in platform_patches(stack, platform):
+            if patch.matches(doc):
+                doc = patch.apply(doc)
+        out.append(doc)
+    return out
+
+
+def _overlay(stack: Stack, platform: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    extra = platform_extras(stack, platform)
     kustomization: dict[str, Any] = {
         "apiVersion": KUSTOMIZE_API,
         "kind": "Kustomization",
@@ -50,21 +119,9 @@ def _overlay(stack: Stack, platform: str) -> tuple[dict[str, Any], dict[str, dic
         "resources": ["../../base", *sorted(extra)],
         "components": [f"{USER_COMPONENTS}/{platform}"],
     }
-    patches: list[dict[str, Any]] = []
-    claim = stack.spec.model.cache.pvc
-    if claim is not None and settings.storageClassName:
-        patch = [{"op": "add", "path": "/spec/storageClassName", "value": settings.storageClassName}]
-        patches.append({
-            "target": {"kind": "PersistentVolumeClaim", "name": claim.name},
-            "patch": yamlio.dump(patch),
-        })
-    if platform == "kubernetes":
-        # Images like curlimages/curl name their USER (curl_user): with runAsNonRoot the kubelet refuses
-        # them unless the UID is numeric. OpenShift's restricted-v2 assigns one, so only here.
-        ids = [{"op": "add", "path": f"/spec/template/spec/securityContext/{key}", "value": NON_ROOT_UID}
-               for key in ("runAsUser", "runAsGroup", "fsGroup")]
-        patches.append({"target": {"kind": "Job", "labelSelector": "app.kubernetes.io/managed-by=llmd-compile"},
-                        "patch": yamlio.dump(ids)})
+    patches = [{"target": p.target(), "patch": yamlio.dump([{"op": "add", "path": path, "value": value}
+                                                             for path, value in p.ops])}
+               for p in platform_patches(stack, platform)]
     if patches:
         kustomization["patches"] = patches
     return kustomization, extra
