@@ -38,6 +38,8 @@ PARAM_HINTS: Mapping[tuple[str, str], str] = {
     ("prefix-cache-scorer", "mode"): "prefix-cache-scorer is the approximate (estimated) scorer here; "
     "precise matching (cache_tracking) is precise-prefix-cache-scorer",
 }
+# Router v0.9.0+: the prefix-cache scorer only scores; hashing and the LRU index live in the producer (CATALOG §e.2).
+PRODUCER_OF = {"prefix-cache-scorer": "approx-prefix-cache-producer"}
 
 
 def api_versions(picker: PickerVersion) -> tuple[str, ...]:
@@ -58,8 +60,7 @@ def type_hint(picker: PickerVersion, type_name: str) -> str:
     if hint and "renamed" in hint:
         return hint
     elsewhere = registered_in(type_name)
-    where = f"registered by {_span(elsewhere)}, not by {picker.name}" if elsewhere else ""
-    return "; ".join(part for part in (where, hint) if part)
+    return f"registered by {_span(elsewhere)}, not by {picker.name}" if elsewhere else hint
 
 
 def _span(names: list[str]) -> str:
@@ -86,12 +87,21 @@ def _type_ok(value: Any, kind: str) -> bool:
     return True
 
 
-def _param_hint(pt: PluginType, key: str) -> str:
-    for r in RENAMES:
-        if r.plugin == pt.type and r.old == key and any(p.name == r.new for p in pt.params or ()):
+def _param_hint(picker: PickerVersion, pt: PluginType, key: str) -> str:
+    names = {p.name for p in pt.params or ()}
+    renames = [r for r in RENAMES if r.plugin == pt.type]
+    for r in renames:
+        if r.old == key and r.new in names:
             return f"{key!r} was renamed {r.new!r} in {r.since}" + (f" ({r.note})" if r.note else "")
-        if r.plugin == pt.type and r.new == key and any(p.name == r.old for p in pt.params or ()):
-            return f"{key!r} replaced {r.old!r} in {r.since}; this version reads {r.old!r}"
+    # A newer name: walk the rename chain back to the name this version reads.
+    older, since = key, ""
+    while (r := next((r for r in renames if r.new == older), None)) is not None:
+        older, since = r.old, since or r.since
+        if older in names:
+            return f"{key!r} is the name from {since} on; {picker.name} reads {older!r}"
+    producer = picker.plugins.get(PRODUCER_OF.get(pt.type, ""))
+    if producer and key in {p.name for p in producer.params or ()}:
+        return f"{pt.type} no longer takes it in {picker.name}: set it on {producer.type}"
     if (pt.type, key) in PARAM_HINTS:
         return PARAM_HINTS[(pt.type, key)]
     close = difflib.get_close_matches(key, [p.name for p in pt.params or ()], n=1)
@@ -115,7 +125,7 @@ def _parameters(picker: PickerVersion, pt: PluginType, params: Any, at: str) -> 
         here = f"{at}.{key}"
         if key not in known:
             fate = "rejects it" if picker.strict_params else "would silently ignore it"
-            hint = _param_hint(pt, key)
+            hint = _param_hint(picker, pt, key)
             yield here, f"{pt.type} has no parameter {key!r} in {picker.name} ({fate})" + (f"; {hint}" if hint else "")
             continue
         param = known[key]

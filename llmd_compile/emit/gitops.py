@@ -1,26 +1,43 @@
-"""How the compiled stack gets to a cluster: a helmfile, and Argo CD Applications per platform."""
+"""How the compiled stack reaches a cluster: helmfiles, and Argo CD apps-of-apps per platform.
+
+Argo CD layout (per platform): `argocd/<platform>.yaml` is the parent Application; it syncs the child
+Applications in `argocd/<platform>/`, ordered by sync waves so that what a later object needs exists first:
+CRDs (-3) -> gateway control plane (-2, -1) -> Gateway (0) -> InferencePool + EPP (1) -> cache PVC, model
+download, HTTPRoute, smoke-test hook (2) -> model servers (3).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from llmd_compile import yamlio
+from llmd_compile.catalog import providers
 from llmd_compile.catalog.charts import INFRA_REPO, MS_REPO, POOL_OCI
 from llmd_compile.emit.kustomize import platforms
 from llmd_compile.resolve import Stack
 
+SYNC_WAVE = "argocd.argoproj.io/sync-wave"
+IN_CLUSTER = "https://kubernetes.default.svc"
 
-def _charts(stack: Stack) -> list[dict[str, str]]:
-    """(release, helmfile chart ref, Argo repoURL, chart name, version, values file) in install order."""
+
+def _charts(stack: Stack) -> list[dict[str, Any]]:
+    """The stack's three releases in install order, with their Argo CD sync wave."""
     names = stack.names
     return [
         {"release": names.infra_release, "helmfile": "llm-d-infra/llm-d-infra", "repo": INFRA_REPO,
-         "chart": "llm-d-infra", "version": stack.infra.version, "values": "values/infra.yaml"},
+         "chart": "llm-d-infra", "version": stack.infra.version, "values": "values/infra.yaml", "wave": 0},
         {"release": names.pool, "helmfile": f"oci://{POOL_OCI}/inferencepool", "repo": POOL_OCI,
-         "chart": "inferencepool", "version": stack.pool.version, "values": "values/inferencepool.yaml"},
+         "chart": "inferencepool", "version": stack.pool.version, "values": "values/inferencepool.yaml", "wave": 1},
         {"release": names.ms_release, "helmfile": "llm-d-modelservice/llm-d-modelservice", "repo": MS_REPO,
-         "chart": "llm-d-modelservice", "version": stack.ms.version, "values": "values/modelservice.yaml"},
+         "chart": "llm-d-modelservice", "version": stack.ms.version, "values": "values/modelservice.yaml", "wave": 3},
     ]
+
+
+def crd_revisions(stack: Stack) -> tuple[str, str]:
+    release = stack.release
+    if release:
+        return release.gateway_api_crds, release.gaie_crds
+    return "v1.3.0", stack.pool.version
 
 
 def helmfile(stack: Stack) -> dict[str, Any]:
@@ -28,51 +45,51 @@ def helmfile(stack: Stack) -> dict[str, Any]:
     releases = []
     previous: list[str] = []
     for chart in _charts(stack):
-        release: dict[str, Any] = {
-            "name": chart["release"],
-            "namespace": namespace,
-            "chart": chart["helmfile"],
-            "version": chart["version"],
-        }
+        release: dict[str, Any] = {"name": chart["release"], "namespace": namespace, "chart": chart["helmfile"],
+                                   "version": chart["version"]}
         if previous:
             release["needs"] = list(previous)
         release["values"] = [chart["values"]]
         releases.append(release)
         previous.append(f"{namespace}/{chart['release']}")
     return {
-        "repositories": [
-            {"name": "llm-d-infra", "url": INFRA_REPO},
-            {"name": "llm-d-modelservice", "url": MS_REPO},
-        ],
+        "repositories": [{"name": "llm-d-infra", "url": INFRA_REPO}, {"name": "llm-d-modelservice", "url": MS_REPO}],
         "releases": releases,
     }
 
 
-def application(stack: Stack, platform: str) -> dict[str, Any]:
+def _control_plane(stack: Stack) -> tuple[providers.HelmChart, ...]:
+    return providers.control_plane(stack.release.name if stack.release else None, stack.spec.gateway.provider)
+
+
+def prereqs_helmfile(stack: Stack) -> dict[str, Any]:
+    """The gateway control plane, for clusters without Argo CD (CRDs: see the stack README)."""
+    releases = []
+    for i, chart in enumerate(_control_plane(stack)):
+        ref = f"oci://{chart.repo}/{chart.chart}" if chart.oci else f"{chart.release}-repo/{chart.chart}"
+        release: dict[str, Any] = {"name": chart.release, "namespace": chart.namespace, "chart": ref,
+                                   "version": chart.version, "createNamespace": True}
+        if i:
+            release["needs"] = [f"{chart.namespace}/{_control_plane(stack)[i - 1].release}"]
+        if chart.values:
+            release["values"] = [dict(chart.values)]
+        releases.append(release)
+    repos = [{"name": f"{c.release}-repo", "url": c.repo} for c in _control_plane(stack) if not c.oci]
+    return {"repositories": repos, "releases": releases} if repos else {"releases": releases}
+
+
+def _app(stack: Stack, name: str, wave: int, namespace: str, sources: list[dict[str, Any]],
+         project: str) -> dict[str, Any]:
     argo = stack.spec.gitops.argocd
     assert argo is not None
-    stack_dir = f"{argo.path}/{stack.spec.metadata.name}"
-    sources: list[dict[str, Any]] = [{"repoURL": argo.repoURL, "targetRevision": argo.targetRevision, "ref": "values"}]
-    for chart in _charts(stack):
-        sources.append({
-            "repoURL": chart["repo"],
-            "chart": chart["chart"],
-            "targetRevision": chart["version"],
-            "helm": {"releaseName": chart["release"], "valueFiles": [f"$values/{stack_dir}/{chart['values']}"]},
-        })
-    sources.append({"repoURL": argo.repoURL, "targetRevision": argo.targetRevision,
-                    "path": f"{stack_dir}/overlays/{platform}"})
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
-        "metadata": {
-            "name": f"{stack.spec.metadata.name}-{platform}",
-            "namespace": argo.namespace,
-            "finalizers": ["resources-finalizer.argocd.argoproj.io"],
-        },
+        "metadata": {"name": name, "namespace": argo.namespace, "annotations": {SYNC_WAVE: str(wave)},
+                     "finalizers": ["resources-finalizer.argocd.argoproj.io"]},
         "spec": {
-            "project": argo.project,
-            "destination": {"server": "https://kubernetes.default.svc", "namespace": stack.names.namespace},
+            "project": project,
+            "destination": {"server": IN_CLUSTER, "namespace": namespace},
             "sources": sources,
             "syncPolicy": {
                 "automated": {"prune": True, "selfHeal": True},
@@ -83,26 +100,98 @@ def application(stack: Stack, platform: str) -> dict[str, Any]:
     }
 
 
-def oci_repository(stack: Stack) -> dict[str, Any]:
+def children(stack: Stack, platform: str) -> dict[str, dict[str, Any]]:
+    """The child Applications of one platform, by file name."""
+    argo = stack.spec.gitops.argocd
+    assert argo is not None
+    name, ns = stack.spec.metadata.name, stack.names.namespace
+    stack_dir = f"{argo.path}/{name}"
+    git = {"repoURL": argo.repoURL, "targetRevision": argo.targetRevision}
+    apps: dict[str, dict[str, Any]] = {}
+    gateway_api, gaie = crd_revisions(stack)
+    for key, repo, rev in (("gateway-api-crds", providers.GATEWAY_API_REPO, gateway_api),
+                           ("inference-extension-crds", providers.GAIE_REPO, gaie)):
+        apps[f"00-{key}.yaml"] = _app(stack, f"{name}-{platform}-{key}", -3, ns,
+                                      [{"repoURL": repo, "targetRevision": rev, "path": "config/crd"}],
+                                      f"{name}-prereqs")
+    for i, chart in enumerate(_control_plane(stack)):
+        source: dict[str, Any] = {"repoURL": chart.repo, "chart": chart.chart, "targetRevision": chart.version,
+                                  "helm": {"releaseName": chart.release}}
+        if chart.values:
+            source["helm"]["valuesObject"] = dict(chart.values)
+        apps[f"0{i + 1}-{chart.release}.yaml"] = _app(stack, f"{name}-{platform}-{chart.release}", -2 + min(i, 1),
+                                                      chart.namespace, [source], f"{name}-prereqs")
+    for chart in _charts(stack):
+        source = {"repoURL": chart["repo"], "chart": chart["chart"], "targetRevision": chart["version"],
+                  "helm": {"releaseName": chart["release"], "valueFiles": [f"$values/{stack_dir}/{chart['values']}"]}}
+        apps[f"{10 + 10 * chart['wave']}-{chart['chart']}.yaml"] = _app(
+            stack, f"{name}-{platform}-{chart['chart']}", chart["wave"], ns, [{**git, "ref": "values"}, source], name)
+    apps["30-stack.yaml"] = _app(stack, f"{name}-{platform}-stack", 2, ns,
+                                 [{**git, "path": f"{stack_dir}/overlays/{platform}"}], name)
+    return apps
+
+
+def parent(stack: Stack, platform: str) -> dict[str, Any]:
+    argo = stack.spec.gitops.argocd
+    assert argo is not None
+    source = {"repoURL": argo.repoURL, "targetRevision": argo.targetRevision,
+              "path": f"{argo.path}/{stack.spec.metadata.name}/argocd/{platform}"}
+    app = _app(stack, f"{stack.spec.metadata.name}-{platform}", 0, argo.namespace, [source], argo.project)
+    del app["metadata"]["annotations"]
+    return app
+
+
+def projects(stack: Stack) -> list[dict[str, Any]]:
+    """A namespaced project for the stack, and a cluster-wide one for its prerequisites only."""
+    argo = stack.spec.gitops.argocd
+    assert argo is not None
+    name, ns = stack.spec.metadata.name, stack.names.namespace
+    stack_repos = sorted({argo.repoURL, INFRA_REPO, POOL_OCI, MS_REPO})
+    prereq_repos = sorted({providers.GATEWAY_API_REPO, providers.GAIE_REPO, *(c.repo for c in _control_plane(stack))})
+    cp_namespaces = sorted({c.namespace for c in _control_plane(stack)})
+    return [
+        {"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject",
+         "metadata": {"name": name, "namespace": argo.namespace},
+         "spec": {"description": f"llm-d stack {name} (generated by llmd-compile)",
+                  "sourceRepos": stack_repos,
+                  "destinations": [{"server": IN_CLUSTER, "namespace": ns}],
+                  # Namespace for CreateNamespace; the EPP's RBAC is cluster-scoped in the inferencepool chart.
+                  "clusterResourceWhitelist": [{"group": "", "kind": "Namespace"},
+                                               {"group": "rbac.authorization.k8s.io", "kind": "ClusterRole"},
+                                               {"group": "rbac.authorization.k8s.io", "kind": "ClusterRoleBinding"}]}},
+        {"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject",
+         "metadata": {"name": f"{name}-prereqs", "namespace": argo.namespace},
+         "spec": {"description": f"cluster prerequisites of llm-d stack {name}: CRDs and gateway control plane",
+                  "sourceRepos": prereq_repos,
+                  "destinations": [{"server": IN_CLUSTER, "namespace": n} for n in sorted({ns, *cp_namespaces})],
+                  "clusterResourceWhitelist": [{"group": "*", "kind": "*"}]}},
+    ]
+
+
+def oci_repositories(stack: Stack) -> list[dict[str, Any]]:
     """Argo CD reads Helm charts from an OCI registry only through a repository entry with enableOCI."""
     argo = stack.spec.gitops.argocd
     assert argo is not None
-    return {
+    registries = sorted({POOL_OCI, *(c.repo for c in _control_plane(stack) if c.oci)})
+    return [{
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": {
-            "name": "llmd-compile-inferencepool-oci",
-            "namespace": argo.namespace,
-            "labels": {"argocd.argoproj.io/secret-type": "repository"},
-        },
-        "stringData": {"name": "inferencepool", "type": "helm", "url": POOL_OCI, "enableOCI": "true"},
-    }
+        "metadata": {"name": f"llmd-compile-oci-{registry.split('/')[0].replace('.', '-')}-{i}",
+                     "namespace": argo.namespace, "labels": {"argocd.argoproj.io/secret-type": "repository"}},
+        "stringData": {"name": registry.rsplit("/", 1)[-1], "type": "helm", "url": registry, "enableOCI": "true"},
+    } for i, registry in enumerate(registries)]
 
 
 def emit(stack: Stack) -> dict[str, str]:
     files = {"helmfile.yaml": yamlio.dump(helmfile(stack))}
-    if stack.spec.gitops.argocd is not None:
-        files["argocd/repository-inferencepool-oci.yaml"] = yamlio.dump(oci_repository(stack))
-        for platform in platforms(stack):
-            files[f"argocd/{platform}.yaml"] = yamlio.dump(application(stack, platform))
+    if _control_plane(stack):
+        files["prereqs/helmfile.yaml"] = yamlio.dump(prereqs_helmfile(stack))
+    if stack.spec.gitops.argocd is None:
+        return files
+    files["argocd/projects.yaml"] = yamlio.dump_all(projects(stack))
+    files["argocd/repositories.yaml"] = yamlio.dump_all(oci_repositories(stack))
+    for platform in platforms(stack):
+        files[f"argocd/{platform}.yaml"] = yamlio.dump(parent(stack, platform))
+        for file, app in children(stack, platform).items():
+            files[f"argocd/{platform}/{file}"] = yamlio.dump(app)
     return files

@@ -196,6 +196,11 @@ def modelservice_values(stack: Stack) -> dict[str, Any]:
             {"name": "torch-compile-cache", "emptyDir": {}},
         ],
     }
+    # Tensor-parallel workers talk through /dev/shm (64Mi by default). MS v0.2.8/v0.2.9 reject any volume but
+    # {name, emptyDir: {}} (CATALOG §b.4), so there the pods keep the default.
+    if role.shmSize and role.parallelism.tensor > 1 and not ms.strict_volumes:
+        container["volumeMounts"].append({"name": "shm", "mountPath": "/dev/shm"})
+        decode["volumes"].append({"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": role.shmSize}})
     values: dict[str, Any] = {"multinode": False, "modelArtifacts": artifacts}
     if ms.has_accelerator_block:
         # catalog.compat rejects vendors the chart has no accelerator type for.

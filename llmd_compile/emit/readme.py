@@ -15,6 +15,15 @@ def _scorers(stack: Stack) -> list[str]:
             for t in (p["type"] for p in config["plugins"]) if t in weights]
 
 
+def _crd_commands(stack: Stack) -> list[str]:
+    from llmd_compile.catalog import providers
+    from llmd_compile.emit.gitops import crd_revisions
+
+    gateway_api, gaie = crd_revisions(stack)
+    return [f"kubectl apply -k '{providers.GATEWAY_API_REPO.removesuffix('.git')}/config/crd?ref={gateway_api}'",
+            f"kubectl apply -k '{providers.GAIE_REPO.removesuffix('.git')}/config/crd?ref={gaie}'"]
+
+
 def render(stack: Stack) -> str:
     spec = stack.spec
     n = stack.names
@@ -63,7 +72,9 @@ def render(stack: Stack) -> str:
         *[f"| `overlays/{p}/` | {p} overlay (includes the user component `overlays/{p}/` at the repo root) |"
           for p in plats],
         "| `helmfile.yaml` | the three releases, for deploys without Argo CD |",
-        "| `argocd/<platform>.yaml` | one multi-source Argo CD Application per platform |",
+        "| `prereqs/helmfile.yaml` | the gateway control plane the stack needs |",
+        "| `argocd/` | AppProjects, OCI repository entries, one parent Application per platform and its "
+        "children in sync waves (CRDs, control plane, gateway, pool, overlay, model servers) |",
         "| `bench/guidellm-job.yaml` | the guidellm benchmark Job (run on demand) |",
         "",
         "## Deploy",
@@ -84,9 +95,12 @@ def render(stack: Stack) -> str:
             "",
         ]
     lines += [
-        "With Argo CD: `kubectl apply -f argocd/<platform>.yaml`. Without it:",
+        "With Argo CD: `kubectl apply -f argocd/projects.yaml -f argocd/repositories.yaml "
+        "-f argocd/<platform>.yaml`. Without it:",
         "",
         "```bash",
+        *_crd_commands(stack),
+        "helmfile sync -f prereqs/helmfile.yaml   # gateway control plane",
         f"kubectl apply -k overlays/{plats[0]}   # PVC, model download, HTTPRoute, smoke test",
         f"helmfile sync -f helmfile.yaml -n {n.namespace}",
         "```",

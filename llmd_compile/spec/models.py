@@ -156,6 +156,8 @@ class Role(_Model):
     env: dict[Annotated[str, Field(pattern=ENV_NAME)], Annotated[str, Field(max_length=4096)]] = {}
     resources: Resources = Resources()
     sidecar: Sidecar = Sidecar()
+    # Memory-backed /dev/shm for multi-GPU pods (parallelism.tensor > 1: NCCL); null: none.
+    shmSize: Quantity | None = "20Gi"
 
     @field_validator("env")
     @classmethod

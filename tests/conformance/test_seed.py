@@ -261,27 +261,53 @@ def test_route_oracle_rejects_bad_routes(builds: dict[str, list[dict[str, Any]]]
 
 @pytest.mark.parametrize("platform", PLATFORMS)
 def test_argocd_application(platform: str, seed_root: Path, stack_dir: Path, raw: dict[str, Any]) -> None:
-    app = read(stack_dir / "argocd" / f"{platform}.yaml")
-    assert o.validate_any(app) == []
     argo = raw["gitops"]["argocd"]
-    assert app["spec"]["destination"]["namespace"] == raw["metadata"]["namespace"]
-    sources = app["spec"]["sources"]
-    (values_source,) = [s for s in sources if "ref" in s]
-    assert (values_source["repoURL"], values_source["targetRevision"]) == (argo["repoURL"], argo["targetRevision"])
-    charts = {s["chart"]: s for s in sources if "chart" in s}
+    parent = read(stack_dir / "argocd" / f"{platform}.yaml")
+    assert o.validate_any(parent) == []
+    (children_source,) = parent["spec"]["sources"]
+    assert (children_source["repoURL"], children_source["targetRevision"]) == (argo["repoURL"], argo["targetRevision"])
+    children_dir = seed_root / children_source["path"]
+    assert children_dir == stack_dir / "argocd" / platform
+    apps = [read(p) for p in sorted(children_dir.glob("*.yaml"))]
+    for app in apps:
+        assert o.validate_any(app) == [], app["metadata"]["name"]
+    charts = {s["chart"]: (app, s) for app in apps for s in app["spec"]["sources"] if "chart" in s}
     pins = {INFRA: raw["charts"]["infra"], POOL: raw["charts"]["inferencepool"], MS: raw["charts"]["modelservice"]}
-    assert {chart: s["targetRevision"] for chart, s in charts.items()} == pins
-    assert {chart: s["helm"]["releaseName"] for chart, s in charts.items()} == releases(raw)
-    for chart, source in charts.items():
+    assert {c: s["targetRevision"] for c, (_, s) in charts.items() if c in pins} == pins
+    assert {c: s["helm"]["releaseName"] for c, (_, s) in charts.items() if c in pins} == releases(raw)
+    for chart in pins:
+        app, source = charts[chart]
+        assert app["spec"]["destination"]["namespace"] == raw["metadata"]["namespace"]
+        (values_source,) = [s for s in app["spec"]["sources"] if "ref" in s]
+        assert (values_source["repoURL"], values_source["targetRevision"]) == (argo["repoURL"], argo["targetRevision"])
         (value_file,) = source["helm"]["valueFiles"]
         ref, _, rel = value_file.partition("/")
         assert ref == f"${values_source['ref']}"
         assert rel.endswith(VALUES_FILE[chart])
         assert (seed_root / rel).is_file(), rel  # relative to the repository root
-    (overlay,) = [s for s in sources if "path" in s]
-    assert (overlay["repoURL"], overlay["targetRevision"]) == (argo["repoURL"], argo["targetRevision"])
-    assert overlay["path"].endswith(f"overlays/{platform}")
+    (overlay,) = [s for app in apps for s in app["spec"]["sources"] if s.get("path", "").endswith(f"overlays/{platform}")]
     assert (seed_root / overlay["path"] / "kustomization.yaml").is_file()
+    # Sync waves: what a later object needs exists first (CRDs, control plane, Gateway, pool, PVC+route, servers).
+    wave = {app["metadata"]["name"]: int(app["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"])
+            for app in apps}
+    by_chart = {c: wave[app["metadata"]["name"]] for c, (app, _) in charts.items()}
+    overlay_wave = next(wave[a["metadata"]["name"]] for a in apps if overlay in a["spec"]["sources"])
+    crd_waves = [wave[a["metadata"]["name"]] for a in apps
+                 if any(s.get("path") == "config/crd" for s in a["spec"]["sources"])]
+    assert len(crd_waves) == 2
+    assert max(crd_waves) < by_chart["istiod"] < by_chart[INFRA] < by_chart[POOL] < overlay_wave < by_chart[MS]
+    # Every app's project exists and allows its sources and destination.
+    projects = {p["metadata"]["name"]: p for p in read_all(stack_dir / "argocd" / "projects.yaml")}
+    for project in projects.values():
+        assert o.validate_any(project) == []
+    for app in apps:
+        project = projects[app["spec"]["project"]]["spec"]
+        assert {s["repoURL"] for s in app["spec"]["sources"]} <= set(project["sourceRepos"])
+        assert app["spec"]["destination"]["namespace"] in {d["namespace"] for d in project["destinations"]}
+
+
+def read_all(path: Path) -> list[Any]:
+    return [d for d in YAML(typ="safe", pure=True).load_all(path.read_text(encoding="utf-8")) if d is not None]
 
 
 def test_helmfile_releases(stack_dir: Path, raw: dict[str, Any]) -> None:

@@ -21,6 +21,7 @@ tests and validated against their nearest neighbours by test_versions_without_da
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 from collections.abc import Iterator
@@ -42,7 +43,8 @@ from . import oracles as o
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = load(REPO / "specs/h100.yaml", "specs/h100.yaml")
-IMAGES = {"sched": "ghcr.io/llm-d/llm-d-inference-scheduler", "gaie": "registry.k8s.io/gateway-api-inference-extension/epp",
+IMAGES = {"sched": "ghcr.io/llm-d/llm-d-inference-scheduler",
+          "gaie": "registry.k8s.io/gateway-api-inference-extension/epp",
           "router": "ghcr.io/llm-d/llm-d-router-endpoint-picker"}
 INFRA, POOL, MS = "llm-d-infra", "inferencepool", "llm-d-modelservice"
 X_K8S, K8S = "inference.networking.x-k8s.io", "inference.networking.k8s.io"
@@ -53,6 +55,14 @@ V051_API = {"gaie-v0.5.1", "sched-v0.2.1"}
 NO_DATA = {(INFRA, "v1.3.4"): ("v1.3.3", "v1.3.6"), (POOL, "v1.2.0-rc.1"): ("v1.2.0",)}
 
 Combo = tuple[str, str, str, str]  # infra, inferencepool, modelservice, picker
+
+
+@functools.cache
+def chart_defaults(chart: str, version: str) -> dict[str, Any]:
+    """The chart's values.yaml (MS v0.4.5 repeats a key; Helm accepts that, so we do too)."""
+    yaml = YAML(typ="safe")
+    yaml.allow_duplicate_keys = True
+    return yaml.load(o.chart_values_path(chart, version).read_text(encoding="utf-8")) or {}
 
 
 def picker_image(name: str) -> str:
@@ -235,7 +245,7 @@ OPEN_MAPS = ("inferencePool.modelServers.matchLabels", "inferenceExtension.plugi
 
 
 def unknown_keys(chart: str, version: str, doc: dict[str, Any]) -> list[str]:
-    defaults = YAML(typ="safe").load(o.chart_values_path(chart, version).read_text(encoding="utf-8")) or {}
+    defaults = chart_defaults(chart, version)
     out: list[str] = []
 
     def walk(ours: Any, theirs: Any, path: str) -> None:
@@ -299,7 +309,7 @@ def test_route_group_is_the_rendered_pool_group(matrix: dict[int, Compiled | Spe
 def decode_pod_labels(c: Compiled) -> dict[str, str]:
     """CATALOG §a.2: v0.2.x hard-codes the labels; from v0.3.0 modelArtifacts.labels (chart defaults merged)."""
     version = c.stack.ms.version
-    defaults = YAML(typ="safe").load(o.chart_values_path(MS, version).read_text(encoding="utf-8")) or {}
+    defaults = chart_defaults(MS, version)
     if "labels" not in defaults.get("modelArtifacts", {}):
         return {"llm-d.ai/inferenceServing": "true", "llm-d.ai/model": c.stack.names.ms_fullname,
                 "llm-d.ai/role": "decode"}
@@ -353,9 +363,9 @@ INTENTS: dict[str, dict[str, Any]] = {
     "lora-affinity": {"scorers": {"loraAffinity": 1}},
     "weighted-random": {"scorers": {"queue": 1}, "picker": "weighted-random"},
 }
-SCORER_FIELDS = {"queue": "queue-scorer", "kvCache": "kv-cache-utilization-scorer", "prefixCache": "prefix-cache-scorer",
-                 "loadAware": "load-aware-scorer", "sessionAffinity": "session-affinity-scorer",
-                 "loraAffinity": "lora-affinity-scorer"}
+SCORER_FIELDS = {"queue": "queue-scorer", "kvCache": "kv-cache-utilization-scorer",
+                 "prefixCache": "prefix-cache-scorer", "loadAware": "load-aware-scorer",
+                 "sessionAffinity": "session-affinity-scorer", "loraAffinity": "lora-affinity-scorer"}
 
 
 @pytest.mark.parametrize(("picker", "intent"), list(itertools.product(PICKERS, INTENTS)))

@@ -100,7 +100,7 @@ CASES = [
     ("two problems at once", "replicas: 4", "replicas: -1\n  extra: 1",
      ["24:13: decode.replicas: Input should be greater than or equal to 0",
       "25:3: decode.extra: unknown field; expected one of: replicas, parallelism, image, args, env, "
-      "resources, sidecar"]),
+      "resources, sidecar, shmSize"]),
 ]
 
 

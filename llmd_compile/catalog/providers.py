@@ -1,0 +1,60 @@
+"""Gateway control planes and CRD sources a fresh cluster needs before the stack (CATALOG §a.7, §0.1).
+
+Facts per llm-d release: which Istio / kgateway / agentgateway charts the guides' gateway-provider
+helmfiles installed, with which values, and where the Gateway API and inference-extension CRDs come from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+GATEWAY_API_REPO = "https://github.com/kubernetes-sigs/gateway-api.git"
+GAIE_REPO = "https://github.com/kubernetes-sigs/gateway-api-inference-extension.git"
+
+
+@dataclass(frozen=True)
+class HelmChart:
+    release: str
+    namespace: str
+    repo: str  # Helm repository URL, or OCI registry path without oci://
+    chart: str
+    version: str
+    oci: bool = False
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _istio(version: str, repo: str, oci: bool, env_key: str, env_value: Any, hub: str) -> tuple[HelmChart, ...]:
+    env = {env_key: env_value}
+    istiod = {"meshConfig": {"defaultConfig": {"proxyMetadata": env}}, "pilot": {"env": env},
+              "tag": version, "hub": hub}
+    return (HelmChart("istio-base", "istio-system", repo, "base", version, oci),
+            HelmChart("istiod", "istio-system", repo, "istiod", version, oci, istiod))
+
+
+def _gateway_chart(name: str, repo: str, version: str) -> tuple[HelmChart, ...]:
+    system = f"{name}-system"
+    return (HelmChart(f"{name}-crds", system, repo, f"{name}-crds", version, True),
+            HelmChart(name, system, repo, name, version, True, {"inferenceExtension": {"enabled": True}}))
+
+
+_ISTIO_ALPHA = _istio("1.28-alpha.89f30b26ba71bf5e538083a4720d0bc2d8c06401", "gcr.io/istio-testing/charts", True,
+                      "SUPPORT_GATEWAY_API_INFERENCE_EXTENSION", True, "gcr.io/istio-testing")
+_ISTIO_129 = _istio("1.29.1", "https://istio-release.storage.googleapis.com/charts", False,
+                    "ENABLE_GATEWAY_API_INFERENCE_EXTENSION", "true", "docker.io/istio")
+_KGATEWAY_204 = _gateway_chart("kgateway", "cr.kgateway.dev/kgateway-dev/charts", "v2.0.4")
+_AGENTGATEWAY_100 = _gateway_chart("agentgateway", "cr.agentgateway.dev/charts", "v1.0.0")
+
+# release preset -> provider -> control-plane charts (gke: the cloud provides it).
+CONTROL_PLANES: Mapping[str, Mapping[str, tuple[HelmChart, ...]]] = MappingProxyType({
+    "seed": {"istio": _ISTIO_ALPHA, "kgateway": _KGATEWAY_204, "agentgateway": _AGENTGATEWAY_100},
+    "v0.3.0": {"istio": _ISTIO_ALPHA, "kgateway": _KGATEWAY_204, "agentgateway": _AGENTGATEWAY_100},
+    "v0.4.0": {"istio": _ISTIO_ALPHA, "kgateway": _KGATEWAY_204, "agentgateway": _AGENTGATEWAY_100},
+    "v0.6": {"istio": _ISTIO_129, "kgateway": _AGENTGATEWAY_100, "agentgateway": _AGENTGATEWAY_100},
+})
+
+
+def control_plane(release: str | None, provider: str) -> tuple[HelmChart, ...]:
+    return CONTROL_PLANES.get(release or "v0.6", CONTROL_PLANES["v0.6"]).get(provider, ())
