@@ -172,10 +172,11 @@ def resolve(spec: Spec, source: str) -> Stack:
             return None
         return table[version]
 
-    infra = pick("infra", spec.charts.infra, charts.INFRA, release and release.infra)
-    pool = pick("inferencepool", spec.charts.inferencepool, charts.POOL, release and release.inferencepool)
-    ms = pick("modelservice", spec.charts.modelservice, charts.MODELSERVICE, release and release.modelservice)
-    image = spec.scheduler.image or (release and release.scheduler_image)
+    infra = pick("infra", spec.charts.infra, charts.INFRA, release.infra if release else None)
+    pool = pick("inferencepool", spec.charts.inferencepool, charts.POOL, release.inferencepool if release else None)
+    ms = pick("modelservice", spec.charts.modelservice, charts.MODELSERVICE,
+              release.modelservice if release else None)
+    image = spec.scheduler.image or (release.scheduler_image if release else None)
     picker = None
     if not image:
         problems.append(Problem(source, 0, 0, "scheduler.image", "no image: set it or pick a release:"))

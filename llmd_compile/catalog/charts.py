@@ -55,6 +55,12 @@ class PoolChart:
         return "targetPortNumber" if api_version == POOL_X_K8S else "targetPorts"
 
 
+# accelerator.type per spec vendor (the keys of accelerator.resources in each chart's values.yaml).
+ACCELERATORS_V02 = MappingProxyType({"nvidia": "nvidia", "amd": "amd", "google": "google", "intel": "intel"})
+ACCELERATORS_V03 = MappingProxyType({**ACCELERATORS_V02, "intel": "intel-i915"})
+ACCELERATORS_V045 = MappingProxyType({**ACCELERATORS_V03, "cpu": "cpu"})
+
+
 @dataclass(frozen=True)
 class ModelServiceChart:
     version: str
@@ -76,7 +82,7 @@ class ModelServiceChart:
     has_accelerator_block: bool = True
     # accelerator.type per spec vendor: the keys of accelerator.resources (intel -> intel-i915 from v0.2.12;
     # "cpu" is a type from v0.4.5, `# Supported types:` comment in values.yaml). Absent vendor: not supported.
-    accelerator_types: Mapping[str, str] = field(default_factory=lambda: _ACCELERATORS_V03, hash=False)
+    accelerator_types: Mapping[str, str] = field(default_factory=lambda: ACCELERATORS_V03, hash=False)
 
 
 INFRA: Mapping[str, InfraChart] = MappingProxyType({
@@ -100,11 +106,7 @@ POOL: Mapping[str, PoolChart] = MappingProxyType({
     "v1.5.0": PoolChart("v1.5.0", pool_api_versions=(POOL_K8S,), image_keys="registry/repository"),
 })
 
-_ACCELERATORS_V02 = MappingProxyType({"nvidia": "nvidia", "amd": "amd", "google": "google", "intel": "intel"})
-_ACCELERATORS_V03 = MappingProxyType({**_ACCELERATORS_V02, "intel": "intel-i915"})
-_ACCELERATORS_V045 = MappingProxyType({**_ACCELERATORS_V03, "cpu": "cpu"})
-
-_V02 = {"routing_gaie_keys": True, "accelerator_types": _ACCELERATORS_V02, "serving_label": "llm-d.ai/inferenceServing",
+_V02 = {"routing_gaie_keys": True, "accelerator_types": ACCELERATORS_V02, "serving_label": "llm-d.ai/inferenceServing",
         "model_label_is_fullname": True, "has_labels_key": False, "custom_labels": False}
 MODELSERVICE: Mapping[str, ModelServiceChart] = MappingProxyType({
     "v0.2.7": ModelServiceChart("v0.2.7", has_schema=False, proxy_toggle=False, container_parallelism_quirk=True,
@@ -116,9 +118,9 @@ MODELSERVICE: Mapping[str, ModelServiceChart] = MappingProxyType({
     # v0.3.0 "Remove gaie (#145)": routing is {proxy, servicePort}; labels become modelArtifacts.labels.
     "v0.3.0": ModelServiceChart("v0.3.0", serving_label="llm-d.ai/inferenceServing", custom_labels=False),
     "v0.3.8": ModelServiceChart("v0.3.8", serving_label="llm-d.ai/inferenceServing", custom_labels=False),
-    "v0.4.5": ModelServiceChart("v0.4.5", accelerator_types=_ACCELERATORS_V045),
-    "v0.4.9": ModelServiceChart("v0.4.9", accelerator_types=_ACCELERATORS_V045),
-    "v0.4.12": ModelServiceChart("v0.4.12", accelerator_types=_ACCELERATORS_V045),
+    "v0.4.5": ModelServiceChart("v0.4.5", accelerator_types=ACCELERATORS_V045),
+    "v0.4.9": ModelServiceChart("v0.4.9", accelerator_types=ACCELERATORS_V045),
+    "v0.4.12": ModelServiceChart("v0.4.12", accelerator_types=ACCELERATORS_V045),
 })
 
 

@@ -95,8 +95,8 @@ def _param_hint(picker: PickerVersion, pt: PluginType, key: str) -> str:
             return f"{key!r} was renamed {r.new!r} in {r.since}" + (f" ({r.note})" if r.note else "")
     # A newer name: walk the rename chain back to the name this version reads.
     older, since = key, ""
-    while (r := next((r for r in renames if r.new == older), None)) is not None:
-        older, since = r.old, since or r.since
+    while (step := next((r for r in renames if r.new == older), None)) is not None:
+        older, since = step.old, since or step.since
         if older in names:
             return f"{key!r} is the name from {since} on; {picker.name} reads {older!r}"
     producer = picker.plugins.get(PRODUCER_OF.get(pt.type, ""))

@@ -78,8 +78,17 @@ def prereqs_helmfile(stack: Stack) -> dict[str, Any]:
     return {"repositories": repos, "releases": releases} if repos else {"releases": releases}
 
 
+def targets(stack: Stack) -> list[tuple[str, str, str]]:
+    """(directory key, platform, cluster server) per Argo CD target: a fleet destination, or each platform here."""
+    argo = stack.spec.gitops.argocd
+    if argo is not None and argo.destination is not None:
+        dest = argo.destination
+        return [(dest.name, dest.platform or platforms(stack)[0], dest.server)]
+    return [(platform, platform, IN_CLUSTER) for platform in platforms(stack)]
+
+
 def _app(stack: Stack, name: str, wave: int, namespace: str, sources: list[dict[str, Any]],
-         project: str) -> dict[str, Any]:
+         project: str, server: str = IN_CLUSTER) -> dict[str, Any]:
     argo = stack.spec.gitops.argocd
     assert argo is not None
     return {
@@ -89,7 +98,7 @@ def _app(stack: Stack, name: str, wave: int, namespace: str, sources: list[dict[
                      "finalizers": ["resources-finalizer.argocd.argoproj.io"]},
         "spec": {
             "project": project,
-            "destination": {"server": IN_CLUSTER, "namespace": namespace},
+            "destination": {"server": server, "namespace": namespace},
             "sources": sources,
             "syncPolicy": {
                 "automated": {"prune": True, "selfHeal": True},
@@ -100,43 +109,44 @@ def _app(stack: Stack, name: str, wave: int, namespace: str, sources: list[dict[
     }
 
 
-def children(stack: Stack, platform: str) -> dict[str, dict[str, Any]]:
-    """The child Applications of one platform, by file name."""
+def children(stack: Stack, key: str, platform: str, server: str) -> dict[str, dict[str, Any]]:
+    """The child Applications of one target, by file name."""
     argo = stack.spec.gitops.argocd
     assert argo is not None
     name, ns = stack.spec.metadata.name, stack.names.namespace
     stack_dir = f"{argo.path}/{name}"
     git = {"repoURL": argo.repoURL, "targetRevision": argo.targetRevision}
     apps: dict[str, dict[str, Any]] = {}
+    target = key
     gateway_api, gaie = crd_revisions(stack)
-    for key, repo, rev in (("gateway-api-crds", providers.GATEWAY_API_REPO, gateway_api),
+    for crd, repo, rev in (("gateway-api-crds", providers.GATEWAY_API_REPO, gateway_api),
                            ("inference-extension-crds", providers.GAIE_REPO, gaie)):
-        apps[f"00-{key}.yaml"] = _app(stack, f"{name}-{platform}-{key}", -3, ns,
+        apps[f"00-{crd}.yaml"] = _app(stack, f"{name}-{target}-{crd}", -3, ns,
                                       [{"repoURL": repo, "targetRevision": rev, "path": "config/crd"}],
-                                      f"{name}-prereqs")
+                                      f"{name}-prereqs", server)
     for i, chart in enumerate(_control_plane(stack)):
         source: dict[str, Any] = {"repoURL": chart.repo, "chart": chart.chart, "targetRevision": chart.version,
                                   "helm": {"releaseName": chart.release}}
         if chart.values:
             source["helm"]["valuesObject"] = dict(chart.values)
-        apps[f"0{i + 1}-{chart.release}.yaml"] = _app(stack, f"{name}-{platform}-{chart.release}", -2 + min(i, 1),
-                                                      chart.namespace, [source], f"{name}-prereqs")
+        apps[f"0{i + 1}-{chart.release}.yaml"] = _app(stack, f"{name}-{target}-{chart.release}", -2 + min(i, 1),
+                                                      chart.namespace, [source], f"{name}-prereqs", server)
     for chart in _charts(stack):
         source = {"repoURL": chart["repo"], "chart": chart["chart"], "targetRevision": chart["version"],
                   "helm": {"releaseName": chart["release"], "valueFiles": [f"$values/{stack_dir}/{chart['values']}"]}}
         apps[f"{10 + 10 * chart['wave']}-{chart['chart']}.yaml"] = _app(
-            stack, f"{name}-{platform}-{chart['chart']}", chart["wave"], ns, [{**git, "ref": "values"}, source], name)
-    apps["30-stack.yaml"] = _app(stack, f"{name}-{platform}-stack", 2, ns,
-                                 [{**git, "path": f"{stack_dir}/overlays/{platform}"}], name)
+            stack, f"{name}-{target}-{chart['chart']}", chart["wave"], ns, [{**git, "ref": "values"}, source], name, server)
+    apps["30-stack.yaml"] = _app(stack, f"{name}-{target}-stack", 2, ns,
+                                 [{**git, "path": f"{stack_dir}/overlays/{platform}"}], name, server)
     return apps
 
 
-def parent(stack: Stack, platform: str) -> dict[str, Any]:
+def parent(stack: Stack, key: str) -> dict[str, Any]:
     argo = stack.spec.gitops.argocd
     assert argo is not None
     source = {"repoURL": argo.repoURL, "targetRevision": argo.targetRevision,
-              "path": f"{argo.path}/{stack.spec.metadata.name}/argocd/{platform}"}
-    app = _app(stack, f"{stack.spec.metadata.name}-{platform}", 0, argo.namespace, [source], argo.project)
+              "path": f"{argo.path}/{stack.spec.metadata.name}/argocd/{key}"}
+    app = _app(stack, f"{stack.spec.metadata.name}-{key}", 0, argo.namespace, [source], argo.project)
     del app["metadata"]["annotations"]
     return app
 
@@ -154,7 +164,7 @@ def projects(stack: Stack) -> list[dict[str, Any]]:
          "metadata": {"name": name, "namespace": argo.namespace},
          "spec": {"description": f"llm-d stack {name} (generated by llmd-compile)",
                   "sourceRepos": stack_repos,
-                  "destinations": [{"server": IN_CLUSTER, "namespace": ns}],
+                  "destinations": [{"server": server, "namespace": ns} for server in _servers(stack)],
                   # Namespace for CreateNamespace; the EPP's RBAC is cluster-scoped in the inferencepool chart.
                   "clusterResourceWhitelist": [{"group": "", "kind": "Namespace"},
                                                {"group": "rbac.authorization.k8s.io", "kind": "ClusterRole"},
@@ -163,9 +173,23 @@ def projects(stack: Stack) -> list[dict[str, Any]]:
          "metadata": {"name": f"{name}-prereqs", "namespace": argo.namespace},
          "spec": {"description": f"cluster prerequisites of llm-d stack {name}: CRDs and gateway control plane",
                   "sourceRepos": prereq_repos,
-                  "destinations": [{"server": IN_CLUSTER, "namespace": n} for n in sorted({ns, *cp_namespaces})],
+                  "destinations": [{"server": server, "namespace": n} for server in _servers(stack)
+                                   for n in sorted({ns, *cp_namespaces})],
                   "clusterResourceWhitelist": [{"group": "*", "kind": "*"}]}},
     ]
+
+
+def _servers(stack: Stack) -> list[str]:
+    return sorted({server for _, _, server in targets(stack)})
+
+
+def placement(stack: Stack) -> list[dict[str, str]]:
+    """What a fleet's ApplicationSet reads (git files generator): one element per placement."""
+    argo = stack.spec.gitops.argocd
+    assert argo is not None
+    return [{"stack": stack.spec.metadata.name, "cluster": key, "server": server, "platform": platform,
+             "path": f"{argo.path}/{stack.spec.metadata.name}/argocd/{key}", "project": argo.project}
+            for key, platform, server in targets(stack)]
 
 
 def oci_repositories(stack: Stack) -> list[dict[str, Any]]:
@@ -186,12 +210,15 @@ def emit(stack: Stack) -> dict[str, str]:
     files = {"helmfile.yaml": yamlio.dump(helmfile(stack))}
     if _control_plane(stack):
         files["prereqs/helmfile.yaml"] = yamlio.dump(prereqs_helmfile(stack))
-    if stack.spec.gitops.argocd is None:
+    argo = stack.spec.gitops.argocd
+    if argo is None:
         return files
     files["argocd/projects.yaml"] = yamlio.dump_all(projects(stack))
     files["argocd/repositories.yaml"] = yamlio.dump_all(oci_repositories(stack))
-    for platform in platforms(stack):
-        files[f"argocd/{platform}.yaml"] = yamlio.dump(parent(stack, platform))
-        for file, app in children(stack, platform).items():
-            files[f"argocd/{platform}/{file}"] = yamlio.dump(app)
+    for key, platform, server in targets(stack):
+        files[f"argocd/{key}.yaml"] = yamlio.dump(parent(stack, key))
+        for file, app in children(stack, key, platform, server).items():
+            files[f"argocd/{key}/{file}"] = yamlio.dump(app)
+    if argo.destination is not None:
+        files["argocd/placement.yaml"] = yamlio.dump(placement(stack))
     return files

@@ -54,6 +54,7 @@ def infra_values(stack: Stack) -> dict[str, Any]:
 
 def inferencepool_values(stack: Stack) -> dict[str, Any]:
     spec = stack.spec
+    assert spec.scheduler.image, "resolve() fills in the preset's picker image"
     hub, name, tag = _split_image(spec.scheduler.image)
     if stack.pool.image_keys == "hub/name":
         image: dict[str, Any] = {"name": name, "hub": hub, "tag": tag}

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,15 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import (
+    AliasEvent,
+    CollectionEndEvent,
+    CollectionStartEvent,
+    DocumentStartEvent,
+    MappingStartEvent,
+    NodeEvent,
+    ScalarEvent,
+)
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from llmd_compile.catalog.hardware import DTYPE_BYTES, facts_from_config
@@ -26,6 +37,7 @@ from llmd_compile.spec.models import ModelFactsSpec, Spec
 
 MAX_BYTES = 1 << 20
 MAX_DEPTH = 32
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _STD_TAGS = {
     "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
     "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null", "tag:yaml.org,2002:map",
@@ -41,9 +53,29 @@ def _yaml() -> YAML:
     return yaml
 
 
+def _too_big(path: str, size: int | None) -> SpecError:
+    what = f"{size} bytes" if size is not None else f"more than {MAX_BYTES} bytes"
+    return SpecError.one(path, "", f"file is {what}; a stack spec is at most {MAX_BYTES}", 1, 1)
+
+
+def read_bounded(path: Path, shown: str) -> bytes:
+    """A file's bytes, never more than MAX_BYTES + 1 of them (a 20 GB file or /dev/zero is refused, not read)."""
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size if stat.S_ISREG(os.fstat(handle.fileno()).st_mode) else None
+            if size is not None and size > MAX_BYTES:
+                raise _too_big(shown, size)
+            data = handle.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise SpecError.one(shown, "", f"cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_BYTES:
+        raise _too_big(shown, size)
+    return data
+
+
 def _decode(data: bytes, path: str) -> str:
     if len(data) > MAX_BYTES:
-        raise SpecError.one(path, "", f"file is {len(data)} bytes; a stack spec is at most {MAX_BYTES}")
+        raise _too_big(path, len(data))
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
@@ -59,9 +91,13 @@ def _decode(data: bytes, path: str) -> str:
     return text
 
 
-def _scalar(node: ScalarNode, yaml: YAML) -> Any:
+def _scalar(node: ScalarNode, yaml: YAML, path: str, field: str) -> Any:
     # Resolve the scalar the way the safe loader does (YAML 1.2 core schema).
-    return yaml.constructor.construct_object(node, deep=True)
+    try:
+        return yaml.constructor.construct_object(node, deep=True)
+    except (ValueError, TypeError, ArithmeticError) as exc:  # `!!int abc`, `!!float x`
+        raise SpecError.one(path, field, f"{node.value!r} is not a valid {node.tag.rpartition(':')[2]} ({exc})",
+                            node.start_mark.line + 1, node.start_mark.column + 1) from None
 
 
 def _walk(node: Node, loc: Loc, marks: Marks, seen: set[int], yaml: YAML, path: str) -> Any:
@@ -72,11 +108,13 @@ def _walk(node: Node, loc: Loc, marks: Marks, seen: set[int], yaml: YAML, path: 
     if id(node) in seen or getattr(node, "anchor", None):
         raise SpecError.one(path, field, "anchors and aliases are not allowed in a stack spec", *mark)
     seen.add(id(node))
+    if node.tag == _TIMESTAMP and isinstance(node, ScalarNode) and not node.style:
+        raise SpecError.one(path, field, f"{node.value} reads as a date in YAML; quote it (\"{node.value}\")", *mark)
     if node.tag not in _STD_TAGS:
         raise SpecError.one(path, field, f"tag {node.tag!r} is not allowed", *mark)
     marks.setdefault(loc, mark)
     if isinstance(node, ScalarNode):
-        return _scalar(node, yaml)
+        return _scalar(node, yaml, path, field)
     if isinstance(node, SequenceNode):
         return [_walk(item, (*loc, i), marks, seen, yaml, path) for i, item in enumerate(node.value)]
     assert isinstance(node, MappingNode)
@@ -87,7 +125,7 @@ def _walk(node: Node, loc: Loc, marks: Marks, seen: set[int], yaml: YAML, path: 
             raise SpecError.one(path, field, "merge keys (<<) are not allowed; use extends: instead", *kmark)
         if not isinstance(key_node, ScalarNode):
             raise SpecError.one(path, field, "keys must be plain strings", *kmark)
-        key = _scalar(key_node, yaml)
+        key = _scalar(key_node, yaml, path, field)
         if not isinstance(key, str):
             raise SpecError.one(path, field, f"key {key_node.value!r} must be a string (quote it)", *kmark)
         if key in out:
@@ -108,27 +146,85 @@ def _dotted(loc: Loc) -> str:
     return text
 
 
+@dataclass
+class _Open:
+    """A collection being read in the event stream: where its current child sits."""
+
+    mapping: bool
+    part: str | int
+    at_key: bool = True
+
+    def child_done(self) -> None:
+        if self.mapping:
+            self.at_key = not self.at_key
+        else:
+            assert isinstance(self.part, int)
+            self.part += 1
+
+
+def _prescan(text: str, path: str, yaml: YAML) -> None:
+    """Refuse anchors/aliases, deep nesting and extra documents from the event stream, before composing.
+
+    Composing recurses once per nesting level (the C composer on the C stack: 100 000 nested `[` in a
+    200 kB file kill the process with SIGSEGV), so nothing deeper than MAX_DEPTH may reach it.
+    """
+    stack: list[_Open] = []
+    documents = 0
+    for event in yaml.parse(text):
+        mark = (event.start_mark.line + 1, event.start_mark.column + 1)
+        if isinstance(event, DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                raise SpecError.one(path, "", "expected exactly one YAML document; found a second one here", *mark)
+            continue
+        if isinstance(event, CollectionEndEvent):
+            stack.pop()
+            if stack:
+                stack[-1].child_done()
+            continue
+        if not isinstance(event, NodeEvent):
+            continue
+        top = stack[-1] if stack else None
+        if top is not None and top.mapping and top.at_key:
+            top.part = event.value if isinstance(event, ScalarEvent) else "?"
+        field = _dotted(tuple(frame.part for frame in stack))
+        if isinstance(event, AliasEvent) or event.anchor:
+            raise SpecError.one(path, field, "anchors and aliases are not allowed in a stack spec", *mark)
+        if len(stack) > MAX_DEPTH:
+            raise SpecError.one(path, field, f"nested deeper than {MAX_DEPTH} levels", *mark)
+        if isinstance(event, CollectionStartEvent):
+            stack.append(_Open(isinstance(event, MappingStartEvent), "?" if isinstance(event, MappingStartEvent)
+                               else 0))
+        elif top is not None:
+            top.child_done()
+
+
 def parse(text: str, path: str) -> tuple[Any, Marks]:
     """YAML text -> (plain data, marks by location)."""
     yaml = _yaml()
     try:
-        nodes = list(yaml.compose_all(text))
+        _prescan(text, path, yaml)
+        nodes = list(_yaml().compose_all(text))
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise SpecError.one(path, "", f"YAML syntax: {exc.problem or exc.context}", line, col) from None
     except (YAMLError, RecursionError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise SpecError.one(path, "", f"YAML syntax: {first}") from None
+        raise SpecError.one(path, "", f"YAML syntax: {first}", 1, 1) from None
     if len(nodes) != 1 or nodes[0] is None:
-        raise SpecError.one(path, "", "expected exactly one YAML document")
+        raise SpecError.one(path, "", "expected exactly one YAML document; found none", 1, 1)
     marks: Marks = {}
     try:
         data = _walk(nodes[0], (), marks, set(), yaml, path)
     except RecursionError:
-        raise SpecError.one(path, "", f"nested deeper than {MAX_DEPTH} levels") from None
+        raise SpecError.one(path, "", f"nested deeper than {MAX_DEPTH} levels", 1, 1) from None
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise SpecError.one(path, "", f"YAML: {exc.problem or exc.context}", line, col) from None
     except YAMLError as exc:
-        raise SpecError.one(path, "", f"YAML: {str(exc).splitlines()[0]}") from None
+        raise SpecError.one(path, "", f"YAML: {str(exc).splitlines()[0]}", 1, 1) from None
     return data, marks
 
 
@@ -241,10 +337,7 @@ def load_text(text: str, path: str) -> Spec:
 
 def load_marked(path: Path, display: str | None = None) -> Loaded:
     shown = display or str(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SpecError.one(shown, "", f"cannot read: {exc.strerror or exc}") from None
+    data = read_bounded(path, shown)
     spec, marks = load_text_marked(_decode(data, shown), shown)
     if spec.model.config and spec.model.facts is None:
         spec = _with_config_facts(spec, path.parent, shown, marks)
@@ -257,7 +350,8 @@ def _with_config_facts(spec: Spec, base: Path, shown: str, marks: Marks) -> Spec
     target = base / spec.model.config
     line, col = _locate(("model", "config"), marks, unknown_key=False)
     try:
-        if target.is_symlink() or target.stat().st_size > MAX_BYTES:
+        # A regular file only: a FIFO would block the compile forever, a device would never end.
+        if target.is_symlink() or not target.is_file() or target.stat().st_size > MAX_BYTES:
             raise SpecError.one(shown, "model.config", "must be a regular file under 1 MiB", line, col)
         config = json.loads(target.read_text(encoding="utf-8"))
         facts = facts_from_config(config)

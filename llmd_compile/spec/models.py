@@ -286,6 +286,14 @@ class Benchmark(_Model):
     guidellm: Guidellm | None = None
 
 
+class Destination(_Model):
+    """The cluster a stack runs on, as Argo CD knows it (a fleet spec lists the same clusters)."""
+
+    name: DnsLabel = "in-cluster"
+    server: Annotated[str, Field(pattern=r"^https://[^\s]+$", max_length=500)] = "https://kubernetes.default.svc"
+    platform: Literal["openshift", "kubernetes"] | None = None  # default: the stack's first platform
+
+
 class ArgoCD(_Model):
     repoURL: Annotated[str, Field(pattern=r"^(https://|ssh://|git@)[^\s]+$", max_length=500)]
     targetRevision: Annotated[str, Field(min_length=1, max_length=255)] = "HEAD"
@@ -293,6 +301,8 @@ class ArgoCD(_Model):
     path: Annotated[str, Field(pattern=r"^[A-Za-z0-9_][-A-Za-z0-9_./]*$", max_length=200)] = "out"
     project: DnsLabel = "default"
     namespace: DnsLabel = "argocd"
+    # Set for stacks placed by a fleet's ApplicationSet (see `kind: Fleet`); default: this cluster.
+    destination: Destination | None = None
 
     @field_validator("path")
     @classmethod

@@ -160,6 +160,13 @@ CASES: list[tuple[str, list[tuple[str, str]], list[tuple[str, str]]]] = [
      [("27:28: scheduler.endpointPickerConfig.plugins[1].parameters.blockSizeTokens",
        "has no parameter 'blockSizeTokens' in sched-v0.2.1 (would silently ignore it); 'blockSizeTokens' is the "
        "name from GAIE v1.4.0 on; sched-v0.2.1 reads 'hashBlockSize'")]),
+    ("new handler name on an old picker", [(V06[0], "release: v0.4.0\n"), (SCHED, ""),
+                                           raw(config("type: disagg-profile-handler"))],
+     [("21:15: scheduler.endpointPickerConfig.plugins[1].type",
+       "'pd-profile-handler' was renamed 'disagg-profile-handler' in sched v0.7.0; sched-v0.4.0 predates that: "
+       "use 'pd-profile-handler'"),
+      ("25:24: scheduler.endpointPickerConfig.schedulingProfiles[0].plugins[0].pluginRef",
+       "no plugin named 'queue-scorer'")]),
     ("typo in a parameter", [raw(config("type: prefix-cache-scorer\n    parameters:\n"
                                         "      maxPrefixBlockToMatch: 256",
                                         refs="      - pluginRef: prefix-cache-scorer\n"))],
