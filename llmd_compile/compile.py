@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from llmd_compile import __version__
+from llmd_compile.yamlio import YamlText
 from llmd_compile.emit import EMITTERS, Files
 from llmd_compile.errors import Problem, SpecError
 from llmd_compile.resolve import Stack, resolve
@@ -19,12 +20,13 @@ def header(source: str) -> str:
 def _with_header(path: str, text: str, source: str) -> str:
     if path.endswith(".md"):
         return f"<!-- {' '.join(header(source).splitlines())} -->\n\n{text}"
-    return "".join(f"# {line}\n" for line in header(source).splitlines()) + text
+    prefix = "".join(f"# {line}\n" for line in header(source).splitlines())
+    return text.with_prefix(prefix) if isinstance(text, YamlText) else prefix + text
 
 
 def compile_spec(spec: Spec, source: str) -> Files:
-    """All artifacts of one stack, relative to its stack directory, sorted by path."""
-    return build(spec, source)[1]
+    """All artifacts of one stack, relative to its stack directory, sorted by path (plain text)."""
+    return {path: str(text) for path, text in build(spec, source)[1].items()}
 
 
 def build(spec: Spec, source: str) -> tuple[Stack, Files]:

@@ -19,12 +19,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-
 from llmd_compile import yamlio
 from llmd_compile.compile import MANIFEST, header
 from llmd_compile.errors import SpecError
+from llmd_compile.spec.load import parse, read_bounded
 
 LOCK = ".llmd-compile.lock"
 _RENAME_EXCHANGE = 2
@@ -51,11 +49,12 @@ def with_manifest(source: str, inputs_digest: str, files: dict[str, str]) -> dic
 def owned(stack_dir: Path) -> set[str]:
     """Paths the previous compile produced (from its manifest), manifest included."""
     path = stack_dir / MANIFEST
-    if not path.is_file() or path.is_symlink():
+    if _linked(stack_dir, MANIFEST) or not path.is_file():
         return set()
     try:
-        data = YAML(typ="safe", pure=False).load(path.read_text(encoding="utf-8"))
-    except (YAMLError, UnicodeDecodeError):
+        # out/ is committed: a manifest may be hostile (a 300 000-deep list crashed the C composer).
+        data, _ = parse(read_bounded(path, str(path)).decode("utf-8"), str(path))
+    except (SpecError, UnicodeDecodeError):
         return {MANIFEST}  # unreadable: we own only the manifest itself
     files = data.get("files") if isinstance(data, dict) else None
     names = {MANIFEST} | (set(files) if isinstance(files, dict) else set())
@@ -65,6 +64,16 @@ def owned(stack_dir: Path) -> set[str]:
 def _safe_rel(rel: str) -> bool:
     parts = Path(rel).parts
     return bool(parts) and not Path(rel).is_absolute() and ".." not in parts
+
+
+def _linked(stack_dir: Path, rel: str) -> bool:
+    """Whether reaching stack_dir/rel goes through a symlink (the stack directory included)."""
+    path = stack_dir
+    for part in ("", *Path(rel).parts):
+        path = path / part if part else path
+        if path.is_symlink():
+            return True
+    return False
 
 
 def _refuse_links(path: Path, root: Path) -> None:
@@ -89,19 +98,21 @@ def check(stack_dir: Path, files: dict[str, str]) -> Drift:
     drift = Drift()
     for rel, text in files.items():
         target = stack_dir / rel
-        if target.is_symlink() or not target.is_file():
+        if _linked(stack_dir, rel) or not target.is_file():  # never read through a link
             drift.missing.append(rel)
         elif target.read_bytes() != text.encode():
             drift.stale.append(rel)
-    drift.extra = sorted(rel for rel in owned(stack_dir) - set(files) if (stack_dir / rel).exists())
+    drift.extra = sorted(rel for rel in owned(stack_dir) - set(files)
+                         if (stack_dir / rel).is_symlink() or (stack_dir / rel).exists())
     return drift
 
 
 def diff(stack_dir: Path, files: dict[str, str], label: str) -> str:
-    chunks = []
+    chunks: list[str] = []
     for rel in sorted(set(files) | (owned(stack_dir) - set(files))):
         target = stack_dir / rel
-        old = target.read_text(encoding="utf-8", errors="replace") if target.is_file() else ""
+        readable = target.is_file() and not _linked(stack_dir, rel)  # never print a file through a link
+        old = target.read_text(encoding="utf-8", errors="replace") if readable else ""
         new = files.get(rel, "")
         if old != new:
             chunks.extend(difflib.unified_diff(
@@ -142,7 +153,7 @@ def _exchange(a: Path, b: Path) -> bool:
 def recover(out: Path, name: str) -> None:
     """Finish or undo a swap that a crash interrupted."""
     stack_dir, new, old = out / name, out / f".{name}.new", out / f".{name}.old"
-    if not stack_dir.exists() and old.is_dir():
+    if not stack_dir.exists() and not stack_dir.is_symlink() and old.is_dir() and not old.is_symlink():
         old.rename(stack_dir)
     for leftover in (new, old):
         if leftover.is_dir() and not leftover.is_symlink():
@@ -151,15 +162,17 @@ def recover(out: Path, name: str) -> None:
 
 def write(out: Path, name: str, files: dict[str, str]) -> list[str]:
     """Replace out/<name> with `files` (plus the user's own files). Returns the changed paths."""
-    stack_dir = out / name
-    _refuse_links(stack_dir, out)
+    stack_dir, new = out / name, out / f".{name}.new"
+    for path in (stack_dir, new, out / f".{name}.old"):
+        _refuse_links(path, out)  # a planted .<name>.old link would otherwise be renamed into place
+    if stack_dir.exists() and not stack_dir.is_dir():
+        raise SpecError.one(str(stack_dir), "", "exists and is not a directory; llmd-compile writes a directory here")
     recover(out, name)
     drift = check(stack_dir, files)
     changed = sorted(drift.stale + drift.missing + drift.extra)
     if not changed:
         return []
     previous = owned(stack_dir)
-    new = out / f".{name}.new"
     new.mkdir()
     try:
         if stack_dir.is_dir():
@@ -170,6 +183,7 @@ def write(out: Path, name: str, files: dict[str, str]) -> list[str]:
                 if path.is_file() and rel not in previous and rel not in files:
                     (new / rel).parent.mkdir(parents=True, exist_ok=True)
                     shutil.copy2(path, new / rel)  # the user's file: carried over as it is
+                    _fsync(new / rel)
         for rel, text in files.items():
             target = new / rel
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -177,6 +191,10 @@ def write(out: Path, name: str, files: dict[str, str]) -> list[str]:
                 handle.write(text)
                 handle.flush()
                 os.fsync(handle.fileno())
+        # The new tree's directory entries reach the disk before the swap makes it the stack (power loss).
+        for directory in sorted((p for p in new.rglob("*") if p.is_dir()), reverse=True):
+            _fsync(directory)
+        _fsync(new)
         if not stack_dir.exists():
             new.rename(stack_dir)
         elif not _exchange(new, stack_dir):
@@ -186,9 +204,13 @@ def write(out: Path, name: str, files: dict[str, str]) -> list[str]:
         recover(out, name)
         raise
     recover(out, name)
-    dirfd = os.open(out, os.O_RDONLY)
-    try:
-        os.fsync(dirfd)
-    finally:
-        os.close(dirfd)
+    _fsync(out)
     return changed
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

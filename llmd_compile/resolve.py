@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from llmd_compile.catalog import charts, compat, naming
 from llmd_compile.catalog.plugins import PickerVersion, picker_for_image
 from llmd_compile.errors import Problem, SpecError
-from llmd_compile.spec.models import Spec
+from llmd_compile.spec.models import Spec, Workload
 
 T = TypeVar("T")
 
@@ -122,6 +122,16 @@ class Stack:
         return VLLM_PORT_BEHIND_SIDECAR if self.sidecar else SERVICE_PORT
 
     @property
+    def roles(self) -> list[tuple[str, Workload]]:
+        """The model-server roles that run pods: decode, and prefill under P/D disaggregation."""
+        spec = self.spec
+        return [("decode", spec.decode), *([("prefill", spec.prefill)] if spec.prefill is not None else [])]
+
+    @property
+    def disaggregated(self) -> bool:
+        return self.spec.prefill is not None
+
+    @property
     def pod_labels(self) -> dict[str, str]:
         """Labels the modelservice chart puts on model pods, which the pool selects on."""
         model = self.names.ms_fullname if self.ms.model_label_is_fullname else self.spec.metadata.name
@@ -150,6 +160,31 @@ def _compat_problems(spec: Spec, source: str, pins: compat.Pins) -> list[Problem
     for rule, message in compat.incompatibilities(pins):
         field = next((f for f in rule.fields if _written(spec, f)), rule.fields[0])
         out.append(Problem(source, 0, 0, field, message))
+    return out
+
+
+def _role_problems(spec: Spec, source: str) -> list[Problem]:
+    """Settings that only mean something with another part of the spec."""
+    out = []
+    if spec.prefill is None:
+        if "kvTransfer" in spec.model_fields_set:
+            out.append(Problem(source, 0, 0, "kvTransfer", "the KV transfer serves prefill/decode disaggregation: "
+                                                         "set prefill, or drop kvTransfer"))
+        if "disaggregation" in spec.scheduler.model_fields_set:
+            out.append(Problem(source, 0, 0, "scheduler.disaggregation", "prefill/decode decisions need prefill pods: "
+                                                                         "set prefill, or drop it"))
+    elif not spec.decode.sidecar.enabled:
+        out.append(Problem(source, 0, 0, "decode.sidecar.enabled",
+                           "prefill/decode disaggregation needs the routing sidecar on decode pods (it pulls the "
+                           "prefill KV cache)"))
+    if spec.scheduler.scorers.precisePrefixCache is None and "precisePrefixCache" in spec.scheduler.model_fields_set:
+        out.append(Problem(source, 0, 0, "scheduler.precisePrefixCache", "set scheduler.scorers.precisePrefixCache "
+                                                                         "to use precise prefix-cache scoring"))
+    if spec.accelerator.vendor == "simulated":
+        for name, role in (("decode", spec.decode), ("prefill", spec.prefill)):
+            if role is not None and role.parallelism.tensor > 1:
+                out.append(Problem(source, 0, 0, f"{name}.parallelism.tensor", "the inference simulator has no "
+                                                                                "tensor parallelism (no accelerators)"))
     return out
 
 
@@ -187,12 +222,13 @@ def resolve(spec: Spec, source: str) -> Stack:
             picker = picker_for_image(image, spec.scheduler.version)
         except ValueError as exc:
             problems.append(Problem(source, 0, 0, "scheduler.image", str(exc)))
+    problems += _role_problems(written, source)
     if problems or infra is None or pool is None or ms is None or picker is None:
         raise SpecError(problems)
     problems = _compat_problems(written, source, compat.Pins(
         infra, pool, ms, picker, provider=spec.gateway.provider,
         sidecar_disabled=not spec.decode.sidecar.enabled, vendor=spec.accelerator.vendor,
-        epp_monitoring=spec.monitoring.epp.enabled))
+        epp_monitoring=spec.monitoring.epp.enabled, dra=spec.accelerator.dra))
     if problems:
         raise SpecError(problems)
     return Stack(spec, release, infra, pool, ms, picker, derive_names(spec), source, image_release)

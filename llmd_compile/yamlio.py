@@ -9,6 +9,7 @@ number or timestamp is double-quoted.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -46,6 +47,12 @@ def _quote(text: str) -> str:
         f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}") for ch in body)
 
 
+@functools.lru_cache(maxsize=8192)
+def _string(text: str) -> str:
+    # Pure and bounded: the same keys and values recur across every stack of a fleet.
+    return _quote(text) if _needs_quotes(text) else text
+
+
 def scalar(value: Any) -> str:
     """One scalar as YAML text (no multi-line strings here)."""
     if value is None:
@@ -64,7 +71,7 @@ def scalar(value: Any) -> str:
         # YAML 1.1 floats need a dot in the mantissa and a signed exponent.
         return f"{mantissa if '.' in mantissa else mantissa + '.0'}{e}{exponent}"
     if isinstance(value, str):
-        return _quote(value) if _needs_quotes(value) else value
+        return _string(value)
     raise TypeError(f"cannot emit {type(value).__name__} as YAML")
 
 
@@ -85,55 +92,80 @@ def _block_scalar(text: str, indent: str) -> list[str]:
 
 def _emit(value: Any, indent: str, out: list[str]) -> None:
     """Append the block lines of a mapping or sequence at `indent`."""
-    if isinstance(value, Mapping):
+    if isinstance(value, dict):
         for key, item in value.items():
-            if not isinstance(key, str):
+            if type(key) is not str:
                 raise TypeError(f"mapping keys must be str, got {key!r}")
-            _emit_entry(f"{indent}{scalar(key)}:", item, indent, out)
+            _emit_entry(f"{indent}{_string(str(key))}:", item, indent, out)
     else:
         for item in value:
             _emit_entry(f"{indent}-", item, indent, out, in_list=True)
 
 
 def _emit_entry(prefix: str, item: Any, indent: str, out: list[str], in_list: bool = False) -> None:
-    child = indent + _INDENT
-    if isinstance(item, Mapping) and item:
-        if in_list:
+    # Emitters build plain dicts and lists (tuples accepted); exact type checks keep this hot loop cheap.
+    kind = type(item)
+    if isinstance(item, str):
+        if "\n" in item and _literal_ok(item):
+            lines = _block_scalar(item, indent + _INDENT)
+            out.append(f"{prefix} {lines[0]}")
+            out.extend(lines[1:])
+        else:
+            out.append(f"{prefix} {_string(str(item))}")
+    elif kind is dict or isinstance(item, Mapping):
+        if not item:
+            out.append(f"{prefix} {{}}")
+        elif in_list:
             # First key on the dash line, the rest aligned under it.
+            child = indent + _INDENT
             sub: list[str] = []
-            _emit(item, child, sub)
+            _emit(item if kind is dict else dict(item), child, sub)
             out.append(f"{prefix} {sub[0][len(child):]}")
             out.extend(sub[1:])
         else:
             out.append(prefix)
-            _emit(item, child, out)
-    elif isinstance(item, Sequence) and not isinstance(item, str) and item:
-        out.append(prefix)
-        _emit(item, child, out)
-    elif isinstance(item, Mapping):
-        out.append(f"{prefix} {{}}")
-    elif isinstance(item, Sequence) and not isinstance(item, str):
-        out.append(f"{prefix} []")
-    elif isinstance(item, str) and _literal_ok(item):
-        lines = _block_scalar(item, child)
-        out.append(f"{prefix} {lines[0]}")
-        out.extend(lines[1:])
+            _emit(item if kind is dict else dict(item), indent + _INDENT, out)
+    elif kind is list or kind is tuple:
+        if item:
+            out.append(prefix)
+            _emit(item, indent + _INDENT, out)
+        else:
+            out.append(f"{prefix} []")
     else:
         out.append(f"{prefix} {scalar(item)}")
 
 
-def dump(doc: Mapping[str, Any] | Sequence[Any], header: str = "") -> str:
+class YamlText(str):
+    """YAML text that still carries the data it was dumped from, so checks need not parse it back.
+
+    The data is what the emitter built; nobody mutates it after dumping.
+    """
+
+    data: Any
+    documents: tuple[Any, ...]
+
+    def __new__(cls, text: str, documents: tuple[Any, ...]) -> YamlText:
+        obj = super().__new__(cls, text)
+        obj.documents = documents
+        obj.data = documents[0] if len(documents) == 1 else None
+        return obj
+
+    def with_prefix(self, prefix: str) -> YamlText:
+        return YamlText(prefix + self, self.documents)
+
+
+def dump(doc: Mapping[str, Any] | Sequence[Any], header: str = "") -> YamlText:
     """One YAML document; `header` lines are emitted as comments first."""
     lines = [f"# {line}".rstrip() for line in header.splitlines()] if header else []
     body: list[str] = []
     _emit(doc, "", body)
     if not body:
         body = ["{}" if isinstance(doc, Mapping) else "[]"]
-    return "\n".join(lines + body) + "\n"
+    return YamlText("\n".join(lines + body) + "\n", (doc,))
 
 
-def dump_all(docs: Sequence[Mapping[str, Any]], header: str = "") -> str:
+def dump_all(docs: Sequence[Mapping[str, Any]], header: str = "") -> YamlText:
     """Several documents separated by `---`."""
     parts = [dump(doc) for doc in docs]
     head = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines()) if header else ""
-    return head + "---\n".join(parts)
+    return YamlText(head + "---\n".join(parts), tuple(docs))

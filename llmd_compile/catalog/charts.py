@@ -48,6 +48,8 @@ class PoolChart:
     epp_monitoring: Literal["none", "secret.name", "prometheus.auth.secretName"] = "prometheus.auth.secretName"
     # The chart passes --pool-group to the EPP (v1.0.1+; CATALOG §d.3), a flag GAIE v0.5.1 pickers lack.
     passes_pool_group: bool = True
+    # inferenceExtension.sidecar (a container next to the EPP, e.g. the UDS tokenizer): v1.2.0+ (CATALOG §d.2, §f).
+    has_sidecar: bool = True
 
     @staticmethod
     def target_port_key(api_version: str) -> Literal["targetPortNumber", "targetPorts"]:
@@ -57,8 +59,12 @@ class PoolChart:
 
 # accelerator.type per spec vendor (the keys of accelerator.resources in each chart's values.yaml).
 ACCELERATORS_V02 = MappingProxyType({"nvidia": "nvidia", "amd": "amd", "google": "google", "intel": "intel"})
-ACCELERATORS_V03 = MappingProxyType({**ACCELERATORS_V02, "intel": "intel-i915"})
+# intel-i915 / intel-xe / intel-gaudi from v0.2.12-v0.2.16 (CATALOG §b.2); the v0.3.0 values.yaml has all three.
+ACCELERATORS_V03 = MappingProxyType({**ACCELERATORS_V02, "intel": "intel-i915", "intel-gaudi": "intel-gaudi"})
 ACCELERATORS_V045 = MappingProxyType({**ACCELERATORS_V03, "cpu": "cpu"})
+# accelerator.resourceClaimTemplates keys (MS v0.4.x values.yaml): XPUs claim as "intel" (intel-i915 deprecated).
+DRA_V04 = MappingProxyType({"nvidia": "nvidia", "amd": "amd", "google": "google", "intel": "intel",
+                            "intel-gaudi": "intel-gaudi"})
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,11 @@ class ModelServiceChart:
     # accelerator.type per spec vendor: the keys of accelerator.resources (intel -> intel-i915 from v0.2.12;
     # "cpu" is a type from v0.4.5, `# Supported types:` comment in values.yaml). Absent vendor: not supported.
     accelerator_types: Mapping[str, str] = field(default_factory=lambda: ACCELERATORS_V03, hash=False)
+    # decode|prefill.nodeSelector (schema since v0.3.7); before, pod fields go through extraConfig (CATALOG §b.2).
+    has_node_selector: bool = False
+    # accelerator.dra + accelerator.resourceClaimTemplates (v0.4.0 "Refactor DRA implementation"): the template
+    # keys per spec vendor (intel XPUs claim as "intel").
+    dra_types: Mapping[str, str] = field(default_factory=dict, hash=False)
 
 
 INFRA: Mapping[str, InfraChart] = MappingProxyType({
@@ -97,8 +108,9 @@ INFRA: Mapping[str, InfraChart] = MappingProxyType({
 
 POOL: Mapping[str, PoolChart] = MappingProxyType({
     "v0.5.1": PoolChart("v0.5.1", pool_api_versions=(POOL_X_K8S,), destination_rule="infra",
-                        default_plugins_file="plugins-v2.yaml", epp_monitoring="none", passes_pool_group=False),
-    "v1.0.1": PoolChart("v1.0.1", destination_rule="istio", epp_monitoring="secret.name"),
+                        default_plugins_file="plugins-v2.yaml", epp_monitoring="none", passes_pool_group=False,
+                        has_sidecar=False),
+    "v1.0.1": PoolChart("v1.0.1", destination_rule="istio", epp_monitoring="secret.name", has_sidecar=False),
     "v1.2.0": PoolChart("v1.2.0"),
     "v1.2.0-rc.1": PoolChart("v1.2.0-rc.1"),
     "v1.3.0": PoolChart("v1.3.0"),
@@ -117,10 +129,14 @@ MODELSERVICE: Mapping[str, ModelServiceChart] = MappingProxyType({
     "v0.2.11": ModelServiceChart("v0.2.11", container_parallelism_quirk=True, **_V02),  # type: ignore[arg-type]
     # v0.3.0 "Remove gaie (#145)": routing is {proxy, servicePort}; labels become modelArtifacts.labels.
     "v0.3.0": ModelServiceChart("v0.3.0", serving_label="llm-d.ai/inferenceServing", custom_labels=False),
-    "v0.3.8": ModelServiceChart("v0.3.8", serving_label="llm-d.ai/inferenceServing", custom_labels=False),
-    "v0.4.5": ModelServiceChart("v0.4.5", accelerator_types=ACCELERATORS_V045),
-    "v0.4.9": ModelServiceChart("v0.4.9", accelerator_types=ACCELERATORS_V045),
-    "v0.4.12": ModelServiceChart("v0.4.12", accelerator_types=ACCELERATORS_V045),
+    "v0.3.8": ModelServiceChart("v0.3.8", serving_label="llm-d.ai/inferenceServing", custom_labels=False,
+                                has_node_selector=True),
+    "v0.4.5": ModelServiceChart("v0.4.5", accelerator_types=ACCELERATORS_V045, has_node_selector=True,
+                                dra_types=DRA_V04),
+    "v0.4.9": ModelServiceChart("v0.4.9", accelerator_types=ACCELERATORS_V045, has_node_selector=True,
+                                dra_types=DRA_V04),
+    "v0.4.12": ModelServiceChart("v0.4.12", accelerator_types=ACCELERATORS_V045, has_node_selector=True,
+                                 dra_types=DRA_V04),
 })
 
 
@@ -140,19 +156,42 @@ class Release:
     gaie_crds: str
     # InferencePool group the guides of that release rendered (they forced v1alpha2 up to v0.4.0).
     pool_api_version: str
+    # vLLM image per accelerator.vendor in that release's guides (ms values, values_<accelerator>.yaml).
+    vllm_images: Mapping[str, str] = field(default_factory=dict, hash=False)
+    # The UDS tokenizer sidecar of the precise prefix-cache guide (LD@899f8517 gaie-kv-events values).
+    uds_tokenizer_image: str | None = None
 
+    def image_for(self, vendor: str) -> str | None:
+        return self.vllm_images.get(vendor)
+
+
+_SEED_IMAGES = {"nvidia": "ghcr.io/llm-d/llm-d-dev:pr-170",
+                "google": "vllm/vllm-tpu:e92694b6fe264a85371317295bca6643508034ef",
+                "simulated": "ghcr.io/llm-d/llm-d-inference-sim:v0.3.0"}
+_V030_IMAGES = {"nvidia": "ghcr.io/llm-d/llm-d-cuda:v0.3.0", "intel": "ghcr.io/llm-d/llm-d-xpu:v0.3.0",
+                "google": "vllm/vllm-tpu:e92694b6fe264a85371317295bca6643508034ef",
+                "simulated": "ghcr.io/llm-d/llm-d-inference-sim:v0.5.1"}
+_V040_IMAGES = {"nvidia": "ghcr.io/llm-d/llm-d-cuda:v0.3.1", "intel": "ghcr.io/llm-d/llm-d-xpu:v0.3.1",
+                "intel-gaudi": "opea/vllm-gaudi:1.22.0", "google": "vllm/vllm-tpu:v0.11.1",
+                "simulated": "ghcr.io/llm-d/llm-d-inference-sim:v0.6.1"}
+_V06_IMAGES = {"nvidia": "ghcr.io/llm-d/llm-d-cuda:v0.6.0", "amd": "ghcr.io/llm-d/llm-d-rocm:v0.6.0",
+               "intel": "ghcr.io/llm-d/llm-d-xpu:v0.6.0", "intel-gaudi": "ghcr.io/llm-d/llm-d-hpu:v0.6.0",
+               "cpu": "ghcr.io/llm-d/llm-d-cpu:v0.6.0", "google": "vllm/vllm-tpu:v0.11.1",
+               "simulated": "ghcr.io/llm-d/llm-d-inference-sim:v0.8.2"}
 
 RELEASES: Mapping[str, Release] = MappingProxyType({
     "seed": Release("seed", "v1.3.0", "v0.5.1", "v0.2.7", "ghcr.io/llm-d/llm-d-inference-scheduler:v0.2.1",
                     "ghcr.io/llm-d/llm-d-dev:pr-170", "ghcr.io/llm-d/llm-d-routing-sidecar:v0.2.0",
-                    "v1.3.0", "v0.5.1", POOL_X_K8S),
+                    "v1.3.0", "v0.5.1", POOL_X_K8S, MappingProxyType(_SEED_IMAGES)),
     "v0.3.0": Release("v0.3.0", "v1.3.3", "v1.0.1", "v0.2.10", "ghcr.io/llm-d/llm-d-inference-scheduler:v0.3.2",
                       "ghcr.io/llm-d/llm-d-cuda:v0.3.0", "ghcr.io/llm-d/llm-d-routing-sidecar:v0.3.0",
-                      "v1.3.0", "v1.0.1", POOL_X_K8S),
+                      "v1.3.0", "v1.0.1", POOL_X_K8S, MappingProxyType(_V030_IMAGES)),
     "v0.4.0": Release("v0.4.0", "v1.3.4", "v1.2.0-rc.1", "v0.3.8",
                       "ghcr.io/llm-d/llm-d-inference-scheduler:v0.4.0-rc.1", "ghcr.io/llm-d/llm-d-cuda:v0.3.1",
-                      "ghcr.io/llm-d/llm-d-routing-sidecar:v0.4.0-rc.1", "v1.3.0", "v1.2.0-rc.1", POOL_X_K8S),
+                      "ghcr.io/llm-d/llm-d-routing-sidecar:v0.4.0-rc.1", "v1.3.0", "v1.2.0-rc.1", POOL_X_K8S,
+                      MappingProxyType(_V040_IMAGES)),
     "v0.6": Release("v0.6", "v1.4.0", "v1.4.0", "v0.4.9", "ghcr.io/llm-d/llm-d-inference-scheduler:v0.7.0",
                     "ghcr.io/llm-d/llm-d-cuda:v0.6.0", "ghcr.io/llm-d/llm-d-routing-sidecar:v0.7.1",
-                    "v1.5.1", "v1.4.0", POOL_K8S),
+                    "v1.5.1", "v1.4.0", POOL_K8S, MappingProxyType(_V06_IMAGES),
+                    "ghcr.io/llm-d/llm-d-uds-tokenizer:v0.7.1"),
 })

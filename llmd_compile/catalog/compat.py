@@ -26,6 +26,7 @@ class Pins:
     sidecar_disabled: bool  # decode.sidecar.enabled: false
     vendor: str  # accelerator.vendor
     epp_monitoring: bool  # monitoring.epp.enabled
+    dra: bool = False  # accelerator.dra
 
 
 @dataclass(frozen=True)
@@ -86,11 +87,21 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "accelerator-type",
         ("accelerator.vendor", "charts.modelservice", "release"),
-        lambda p: p.vendor not in p.ms.accelerator_types,
+        # simulated pods request no accelerator: any chart runs them (modelservice.py picks "cpu" where it exists).
+        lambda p: p.vendor not in p.ms.accelerator_types and p.vendor != "simulated",
         lambda p: (
             f"llm-d-modelservice {p.ms.version} has no accelerator type for {p.vendor!r} (it knows "
-            f"{', '.join(p.ms.accelerator_types.values())}; 'cpu' arrives in v0.4.5): its templates would fall "
-            f"back to their nvidia GPU default"
+            f"{', '.join(p.ms.accelerator_types.values())}; 'intel-gaudi' arrives in v0.2.16, 'cpu' in v0.4.5): "
+            f"its templates would fall back to their nvidia GPU default"
+        ),
+    ),
+    Rule(
+        "dra",
+        ("accelerator.dra", "charts.modelservice", "release"),
+        lambda p: p.dra and p.vendor not in p.ms.dra_types,
+        lambda p: (
+            f"llm-d-modelservice {p.ms.version} has no ResourceClaimTemplate for {p.vendor!r}"
+            + (" (accelerator.dra arrives in v0.4.0, CATALOG §b.2)" if not p.ms.dra_types else "")
         ),
     ),
     Rule(

@@ -49,10 +49,13 @@ ACCELERATORS: Mapping[str, Accelerator] = MappingProxyType({a.name: a for a in (
     Accelerator("TPU-v5e", "google", 16),
     Accelerator("TPU-v6e", "google", 32),
     Accelerator("TPU-v5p", "google", 95),
-    Accelerator("Gaudi2", "intel", 96),
-    Accelerator("Gaudi3", "intel", 128),
+    # Gaudi HPUs are their own accelerator type in the charts (intel-gaudi, habana.ai/gaudi; CATALOG §b.2).
+    Accelerator("Gaudi2", "intel-gaudi", 96),
+    Accelerator("Gaudi3", "intel-gaudi", 128),
     Accelerator("Max-1550", "intel", 128),
     Accelerator("CPU", "cpu", 0),
+    # llm-d-inference-sim pods: no accelerator, no memory to check.
+    Accelerator("Simulated", "simulated", 0),
 )})
 
 DTYPE_BYTES: Mapping[str, float] = MappingProxyType({
@@ -65,6 +68,7 @@ MODELS: Mapping[str, ModelFacts] = MappingProxyType({
     "meta-llama/Llama-3.1-70B-Instruct": ModelFacts(70.6e9, 2, 64, gated=True),
     "meta-llama/Llama-3.1-70B": ModelFacts(70.6e9, 2, 64, gated=True),
     "meta-llama/Llama-3.3-70B-Instruct": ModelFacts(70.6e9, 2, 64, gated=True),
+    "meta-llama/Llama-3.2-3B-Instruct": ModelFacts(3.21e9, 2, 24, gated=True),
     "RedHatAI/Llama-3.3-70B-Instruct-FP8-dynamic": ModelFacts(70.6e9, 1, 64, gated=False),
     "Qwen/Qwen3-0.6B": ModelFacts(0.75e9, 2, 16, gated=False),
     "Qwen/Qwen3-8B": ModelFacts(8.2e9, 2, 32, gated=False),
@@ -73,6 +77,7 @@ MODELS: Mapping[str, ModelFacts] = MappingProxyType({
     "openai/gpt-oss-20b": ModelFacts(21e9, 0.6, 64, gated=False),
     "openai/gpt-oss-120b": ModelFacts(117e9, 0.55, 64, gated=False),
     "deepseek-ai/DeepSeek-R1": ModelFacts(671e9, 1, 128, gated=False),
+    "deepseek-ai/DeepSeek-R1-0528": ModelFacts(671e9, 1, 128, gated=False),
     "mistralai/Mistral-7B-Instruct-v0.3": ModelFacts(7.25e9, 2, 32, gated=True),
 })
 

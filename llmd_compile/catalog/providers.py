@@ -34,27 +34,55 @@ def _istio(version: str, repo: str, oci: bool, env_key: str, env_value: Any, hub
             HelmChart("istiod", "istio-system", repo, "istiod", version, oci, istiod))
 
 
-def _gateway_chart(name: str, repo: str, version: str) -> tuple[HelmChart, ...]:
+def _gateway_chart(name: str, repo: str, version: str, **values: Any) -> tuple[HelmChart, ...]:
     system = f"{name}-system"
     return (HelmChart(f"{name}-crds", system, repo, f"{name}-crds", version, True),
-            HelmChart(name, system, repo, name, version, True, {"inferenceExtension": {"enabled": True}}))
+            HelmChart(name, system, repo, name, version, True, {"inferenceExtension": {"enabled": True}, **values}))
 
 
-_ISTIO_ALPHA = _istio("1.28-alpha.89f30b26ba71bf5e538083a4720d0bc2d8c06401", "gcr.io/istio-testing/charts", True,
-                      "SUPPORT_GATEWAY_API_INFERENCE_EXTENSION", True, "gcr.io/istio-testing")
+# kgateway v2.0.4 as the guides install it: restricted-friendly pods (LD@e52045bd kgateway.helmfile.yaml).
+_RESTRICTED = {"securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+               "podSecurityContext": {"seccompProfile": {"type": "RuntimeDefault"}, "runAsNonRoot": True}}
+
+
+_ALPHA = "1.28-alpha.89f30b26ba71bf5e538083a4720d0bc2d8c06401"
+# The env value is a YAML bool at LD@e52045bd and the string "true" from LD@v0.3.0 (CATALOG §a.7).
+_ISTIO_ALPHA = _istio(_ALPHA, "gcr.io/istio-testing/charts", True, "SUPPORT_GATEWAY_API_INFERENCE_EXTENSION", True,
+                      "gcr.io/istio-testing")
+_ISTIO_ALPHA_STR = _istio(_ALPHA, "gcr.io/istio-testing/charts", True, "SUPPORT_GATEWAY_API_INFERENCE_EXTENSION",
+                          "true", "gcr.io/istio-testing")
 _ISTIO_129 = _istio("1.29.1", "https://istio-release.storage.googleapis.com/charts", False,
                     "ENABLE_GATEWAY_API_INFERENCE_EXTENSION", "true", "docker.io/istio")
-_KGATEWAY_204 = _gateway_chart("kgateway", "cr.kgateway.dev/kgateway-dev/charts", "v2.0.4")
+_KGATEWAY_204 = _gateway_chart("kgateway", "cr.kgateway.dev/kgateway-dev/charts", "v2.0.4", **_RESTRICTED)
 _AGENTGATEWAY_100 = _gateway_chart("agentgateway", "cr.agentgateway.dev/charts", "v1.0.0")
+# LD@899f8517 kgateway.helmfile.yaml: kgateway's own agentgateway build (deprecated in llm-d; prefer agentgateway).
+_KGATEWAY_AGENTGATEWAY_221 = _gateway_chart("agentgateway", "ghcr.io/kgateway-dev/charts", "v2.2.1")
 
 # release preset -> provider -> control-plane charts (gke: the cloud provides it).
 CONTROL_PLANES: Mapping[str, Mapping[str, tuple[HelmChart, ...]]] = MappingProxyType({
     "seed": {"istio": _ISTIO_ALPHA, "kgateway": _KGATEWAY_204, "agentgateway": _AGENTGATEWAY_100},
-    "v0.3.0": {"istio": _ISTIO_ALPHA, "kgateway": _KGATEWAY_204, "agentgateway": _AGENTGATEWAY_100},
-    "v0.4.0": {"istio": _ISTIO_ALPHA, "kgateway": _KGATEWAY_204, "agentgateway": _AGENTGATEWAY_100},
-    "v0.6": {"istio": _ISTIO_129, "kgateway": _AGENTGATEWAY_100, "agentgateway": _AGENTGATEWAY_100},
+    "v0.3.0": {"istio": _ISTIO_ALPHA_STR, "kgateway": _KGATEWAY_204, "agentgateway": _AGENTGATEWAY_100},
+    "v0.4.0": {"istio": _ISTIO_ALPHA_STR, "kgateway": _KGATEWAY_204, "agentgateway": _AGENTGATEWAY_100},
+    "v0.6": {"istio": _ISTIO_129, "kgateway": _KGATEWAY_AGENTGATEWAY_221, "agentgateway": _AGENTGATEWAY_100},
 })
 
 
 def control_plane(release: str | None, provider: str) -> tuple[HelmChart, ...]:
     return CONTROL_PLANES.get(release or "v0.6", CONTROL_PLANES["v0.6"]).get(provider, ())
+
+
+def prerequisites(release: str | None, provider: str, gateway_api_crds: str, gaie_crds: str) -> str:
+    """One sentence for the stack README: the CRD revisions and the control plane the provider needs."""
+    crds = f"Gateway API CRDs {gateway_api_crds} and inference-extension CRDs {gaie_crds}"
+    charts = control_plane(release, provider)
+    if provider == "istio":
+        istiod = charts[-1]
+        env = next(iter(dict(istiod.values["pilot"])["env"]))
+        plane = (f"upstream Istio {istiod.version} with `{env}=true` (prereqs/helmfile.yaml; OpenShift Service Mesh "
+                 "lacks the inference extension)")
+    elif charts:
+        chart = charts[-1]
+        plane = f"{chart.chart} {chart.version} with `inferenceExtension.enabled: true` (prereqs/helmfile.yaml)"
+    else:
+        plane = "GKE's managed Gateway controller (enable the Gateway API on the cluster)"
+    return f"Prerequisites: {crds}, and {plane}."

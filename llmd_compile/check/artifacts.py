@@ -11,10 +11,11 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from llmd_compile.resolve import Stack
+from llmd_compile.yamlio import YamlText
 
 
 def _load(text: str) -> Any:
-    return YAML(typ="safe", pure=False).load(text)
+    return YAML(typ="safe", pure=False).load(str(text))  # the C parser wants an exact str
 
 
 def dig(data: Any, *path: str | int, default: Any = None) -> Any:
@@ -39,7 +40,8 @@ class Artifacts:
         """One generated YAML file, parsed (None if we did not generate it)."""
         if rel not in self._parsed:
             text = self.files.get(rel)
-            self._parsed[rel] = None if text is None else _load(text)
+            # Our emitters hand over the data behind the text; anything else is parsed.
+            self._parsed[rel] = None if text is None else text.data if isinstance(text, YamlText) else _load(text)
         return self._parsed[rel]
 
     @property
@@ -61,6 +63,8 @@ class Artifacts:
     def epp_config(self) -> dict[str, Any]:
         name = dig(self.pool, "inferenceExtension", "pluginsConfigFile")
         text = dig(self.pool, "inferenceExtension", "pluginsCustomConfig", name)
+        if isinstance(text, YamlText):
+            return text.data or {}
         return _load(text) if isinstance(text, str) else {}
 
     def base_docs(self) -> list[dict[str, Any]]:

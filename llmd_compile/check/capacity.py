@@ -5,9 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from llmd_compile.catalog.charts import RELEASES
 from llmd_compile.catalog.hardware import DTYPE_BYTES, MODELS, ModelFacts, accelerator
 from llmd_compile.check import Finding, Rule
 from llmd_compile.check.artifacts import Artifacts, dig
+from llmd_compile.spec.models import Workload
+
+NO_ACCELERATOR = ("cpu", "simulated")
+# Extended resources the charts request per accelerator.type (CATALOG §b.2 accelerator.resources).
+ACCELERATOR_RESOURCES = frozenset({"nvidia.com/gpu", "amd.com/gpu", "google.com/tpu", "gpu.intel.com/i915",
+                                   "gpu.intel.com/xe", "habana.ai/gaudi"})
 
 KV_FLOOR_GIB = 2.0  # per GPU: room for at least a few full-length sequences' KV cache and activations
 DEFAULT_UTILIZATION = 0.9  # vLLM --gpu-memory-utilization default
@@ -30,41 +37,44 @@ def model_facts(a: Artifacts) -> ModelFacts | None:
     return MODELS.get(spec.model.name)
 
 
-def _gpus_per_pod(a: Artifacts) -> int:
-    p = a.stack.spec.decode.parallelism
-    return p.tensor * p.data
+def _roles(a: Artifacts) -> list[tuple[str, Workload]]:
+    """decode, and prefill when its pods run (P/D)."""
+    return [(name, role) for name, role in a.stack.roles if dig(a.ms, name, "create", default=True)]
 
 
-def _utilization(a: Artifacts) -> float:
-    args = " ".join(str(x) for x in dig(a.ms, "decode", "containers", 0, "args", default=[]) or [])
+def _utilization(a: Artifacts, role: str = "decode") -> float:
+    args = " ".join(str(x) for x in dig(a.ms, role, "containers", 0, "args", default=[]) or [])
     match = re.search(r"--gpu-memory-utilization[= ]([0-9.]+)", args)
     return float(match.group(1)) if match else DEFAULT_UTILIZATION
 
 
 def total_gpus(a: Artifacts) -> Iterator[Finding]:
     spec = a.stack.spec
-    if spec.accelerator.vendor == "cpu" or spec.cluster.gpus is None:
+    if spec.accelerator.vendor in NO_ACCELERATOR or spec.cluster.gpus is None:
         return
-    need = spec.decode.replicas * _gpus_per_pod(a)
+    parts = [(name, role.replicas, role.parallelism.tensor * role.parallelism.data) for name, role in _roles(a)]
+    need = sum(replicas * per_pod for _, replicas, per_pod in parts)
     if need > spec.cluster.gpus:
-        yield Finding("decode.replicas", f"needs {need} accelerators ({spec.decode.replicas} replicas x "
-                      f"{_gpus_per_pod(a)} per pod) but cluster.gpus is {spec.cluster.gpus}")
+        how = " + ".join(f"{replicas} {name} x {per_pod}" for name, replicas, per_pod in parts)
+        yield Finding("decode.replicas", f"needs {need} accelerators ({how} per pod) but cluster.gpus is "
+                                         f"{spec.cluster.gpus}")
 
 
 def per_node(a: Artifacts) -> Iterator[Finding]:
-    spec = a.stack.spec
-    per_node = spec.cluster.gpusPerNode
-    if per_node is not None and spec.decode.parallelism.tensor > per_node:
-        yield Finding("decode.parallelism.tensor", f"tensor parallelism {spec.decode.parallelism.tensor} does not "
-                      f"fit a node with {per_node} accelerators")
+    per_node = a.stack.spec.cluster.gpusPerNode
+    for name, role in _roles(a):
+        if per_node is not None and role.parallelism.tensor > per_node:
+            yield Finding(f"{name}.parallelism.tensor", f"tensor parallelism {role.parallelism.tensor} does not "
+                          f"fit a node with {per_node} accelerators")
 
 
 def heads(a: Artifacts) -> Iterator[Finding]:
     facts = model_facts(a)
-    tensor = a.stack.spec.decode.parallelism.tensor
-    if facts and facts.attention_heads % tensor:
-        yield Finding("decode.parallelism.tensor", f"tensor parallelism {tensor} does not divide the model's "
-                      f"{facts.attention_heads} attention heads")
+    for name, role in _roles(a):
+        tensor = role.parallelism.tensor
+        if facts and facts.attention_heads % tensor:
+            yield Finding(f"{name}.parallelism.tensor", f"tensor parallelism {tensor} does not divide the model's "
+                          f"{facts.attention_heads} attention heads")
 
 
 def memory(a: Artifacts) -> Iterator[Finding]:
@@ -72,13 +82,15 @@ def memory(a: Artifacts) -> Iterator[Finding]:
     acc = accelerator(a.stack.spec.accelerator.model)
     if facts is None or acc is None or acc.memory_gib == 0:
         return
-    tensor = a.stack.spec.decode.parallelism.tensor
-    usable = acc.memory_gib * _utilization(a)
-    need = facts.weights_gib / tensor + KV_FLOOR_GIB
-    if need > usable:
-        yield Finding("decode.parallelism.tensor", f"{facts.weights_gib:.0f} GiB of weights over {tensor} GPU(s) "
-                      f"+ {KV_FLOOR_GIB:.0f} GiB KV floor = {need:.0f} GiB per GPU > {usable:.0f} GiB usable on "
-                      f"{acc.name} ({acc.memory_gib:.0f} GiB x {_utilization(a)})")
+    for name, role in _roles(a):
+        tensor = role.parallelism.tensor
+        utilization = _utilization(a, name)
+        usable = acc.memory_gib * utilization
+        need = facts.weights_gib / tensor + KV_FLOOR_GIB
+        if need > usable:
+            yield Finding(f"{name}.parallelism.tensor", f"{facts.weights_gib:.0f} GiB of weights over {tensor} "
+                          f"GPU(s) + {KV_FLOOR_GIB:.0f} GiB KV floor = {need:.0f} GiB per GPU > {usable:.0f} GiB "
+                          f"usable on {acc.name} ({acc.memory_gib:.0f} GiB x {utilization})")
 
 
 def pvc_size(a: Artifacts) -> Iterator[Finding]:
@@ -110,18 +122,39 @@ def vendor(a: Artifacts) -> Iterator[Finding]:
 
 def shared_pvc(a: Artifacts) -> Iterator[Finding]:
     pvc = a.stack.spec.model.cache.pvc
-    if pvc and a.stack.spec.decode.replicas > 1 and not {"ReadWriteMany", "ReadOnlyMany"} & set(pvc.accessModes):
-        yield Finding("model.cache.pvc.accessModes", f"{a.stack.spec.decode.replicas} replicas share the model "
+    replicas = sum(role.replicas for _, role in _roles(a))
+    if pvc and replicas > 1 and not {"ReadWriteMany", "ReadOnlyMany"} & set(pvc.accessModes):
+        yield Finding("model.cache.pvc.accessModes", f"{replicas} replicas share the model "
                       f"cache but {pvc.accessModes} mounts on one node only")
 
 
 def gpu_request(a: Artifacts) -> Iterator[Finding]:
-    resources = dig(a.ms, "decode", "containers", 0, "resources", "limits", default={}) or {}
-    gpus = [v for k, v in resources.items() if k.endswith("/gpu") or k.endswith("/tpu")]
-    tensor = a.stack.spec.decode.parallelism.tensor
-    if gpus and any(str(v) != str(tensor) for v in gpus):
-        yield Finding("decode.resources", f"the container requests {gpus[0]} accelerators but tensor parallelism "
-                      f"is {tensor}")
+    for name, role in _roles(a):
+        resources = dig(a.ms, name, "containers", 0, "resources", "limits", default={}) or {}
+        gpus = [v for k, v in resources.items() if k in ACCELERATOR_RESOURCES]
+        tensor = role.parallelism.tensor
+        if gpus and any(str(v) != str(tensor) for v in gpus):
+            yield Finding(f"{name}.resources", f"the container requests {gpus[0]} accelerators but tensor "
+                          f"parallelism is {tensor}")
+
+
+def _image_vendor(image: str) -> str | None:
+    """The vendor a release's vLLM image is built for (charts.RELEASES), by repository."""
+    repo = image.partition("@")[0].rpartition(":")[0] or image
+    for release in RELEASES.values():
+        for vendor, known in release.vllm_images.items():
+            if known.rpartition(":")[0] == repo:
+                return vendor
+    return None
+
+
+def image_vendor(a: Artifacts) -> Iterator[Finding]:
+    vendor = a.stack.spec.accelerator.vendor
+    for name, role in _roles(a):
+        built_for = _image_vendor(role.image)
+        if built_for is not None and built_for != vendor:
+            yield Finding(f"{name}.image", f"{role.image} is the llm-d release image for {built_for}, not "
+                                           f"{vendor}")
 
 
 RULES = (
@@ -145,4 +178,6 @@ RULES = (
          "use ReadWriteMany (or ReadOnlyMany after the download)", shared_pvc),
     Rule("LLMD310", "error", "accelerator request differs from tensor parallelism",
          "let llmd-compile set the accelerator count from decode.parallelism", gpu_request),
+    Rule("LLMD311", "warning", "vLLM image built for another accelerator",
+         "use the release's image for accelerator.vendor (`llmd-compile versions`)", image_vendor),
 )

@@ -24,6 +24,15 @@ def gke_timeouts(a: Artifacts) -> Iterator[Finding]:
         yield Finding("route.timeouts", "GKE gateways reject HTTPRoute timeouts; they were left out")
 
 
+def gke_podmonitor(a: Artifacts) -> Iterator[Finding]:
+    if a.stack.spec.gateway.provider != "gke":
+        return
+    if any(dig(a.ms, role, "monitoring", "podmonitor", "enabled") for role in ("decode", "prefill")):
+        yield Finding("monitoring.podMonitor.enabled", "GKE scrapes with Google Managed Prometheus (PodMonitoring); "
+                      "the monitoring.coreos.com PodMonitor CRD exists only with the Prometheus operator installed, "
+                      "and the llm-d GKE environment switches the PodMonitor off")
+
+
 def kgateway_renamed(a: Artifacts) -> Iterator[Finding]:
     if a.stack.spec.gateway.provider == "kgateway" and a.stack.infra.has_provider:
         yield Finding("gateway.provider", f"llm-d-infra {a.stack.infra.version} renders agentgateway for the "
@@ -109,6 +118,8 @@ RULES = (
          prerequisites),
     Rule("LLMD409", "error", "gatewayClassName does not belong to the gateway provider",
          "let llmd-compile derive the class from gateway.provider", gateway_class),
+    Rule("LLMD411", "warning", "PodMonitor on GKE",
+         "disable monitoring.podMonitor on GKE, or install the Prometheus operator CRDs first", gke_podmonitor),
     Rule("LLMD410", "info", "modelservice chart without a values schema",
          "pin llm-d-modelservice >= v0.2.8 to have Helm validate values too", schemaless_chart),
 )

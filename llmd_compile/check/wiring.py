@@ -12,6 +12,7 @@ from typing import Any
 
 from llmd_compile.catalog import naming
 from llmd_compile.check import Finding, Rule
+from llmd_compile.check import paths as paths_rules
 from llmd_compile.check.artifacts import Artifacts, dig
 
 
@@ -204,7 +205,7 @@ def block_size(a: Artifacts) -> Iterator[Finding]:
                       f"vLLM uses --block-size {vllm_block}")
 
 
-RULES = (
+RULES: tuple[Rule, ...] = (
     Rule("LLMD101", "error", "HTTPRoute parentRef names no Gateway the infra chart renders",
          "derive names from the release postfix (metadata.name); do not hand-edit out/", route_parent),
     Rule("LLMD102", "error", "backendRef group differs from the InferencePool group the pool chart renders",
@@ -234,3 +235,5 @@ RULES = (
     Rule("LLMD114", "error", "picker block size differs from vLLM --block-size",
          "set scheduler.prefixCache.blockSizeTokens to vLLM's --block-size (default 16)", block_size),
 )
+# The well-lit paths' wiring lives beside (check/paths.py): KV events (precise prefix cache) and P/D.
+RULES += paths_rules.RULES

@@ -11,6 +11,7 @@ from typing import Any
 from llmd_compile import yamlio
 from llmd_compile.catalog.plugins import PickerVersion
 from llmd_compile.check.plugins import CONFIG_KIND, api_versions, check_config, type_hint
+from llmd_compile.emit import disagg, precise
 from llmd_compile.errors import Problem, SpecError
 from llmd_compile.resolve import Stack
 
@@ -107,14 +108,29 @@ def endpoint_picker_config(stack: Stack) -> dict[str, Any]:
     return config
 
 
-def _from_intent(stack: Stack) -> dict[str, Any]:
+def _scorers(stack: Stack, problems: list[Problem]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(scorer plugins with their producers, weighted profile references)."""
     picker = stack.picker
     sched = stack.spec.scheduler
-    problems: list[Problem] = []
-    plugins: list[dict[str, Any]] = [{"type": "single-profile-handler"}]
+    plugins: list[dict[str, Any]] = []
     refs: list[dict[str, Any]] = []
     for intent, weight in sched.scorers.model_dump(exclude_none=True).items():
         field = f"scheduler.scorers.{intent}"
+        if intent == "precisePrefixCache":
+            try:
+                found = precise.layout(stack)
+            except SpecError as exc:
+                problems.extend(exc.problems)
+                continue
+            if found.scorer in {p["type"] for p in plugins} | ({"prefix-cache-scorer"} if sched.scorers.prefixCache
+                                                               else set()):
+                problems.append(Problem(stack.source, 0, 0, field, f"{picker.name} runs approximate and precise "
+                                        f"prefix-cache scoring in one plugin type ({found.scorer}): pick one"))
+                continue
+            plugins += precise.extra_plugins(stack, found)
+            plugins.append({"type": found.scorer, "parameters": precise.scorer_parameters(stack, found)})
+            refs.append({"pluginRef": found.scorer, "weight": _weight(stack, field, weight, problems)})
+            continue
         type_name = next((t for t in SCORER_TYPES[intent] if t in picker.plugins), None)
         if type_name is None:
             problems.append(_unavailable(stack, field, SCORER_TYPES[intent][0]))
@@ -128,19 +144,29 @@ def _from_intent(stack: Stack) -> dict[str, Any]:
                 plugin["parameters"] = params
         plugins.append(plugin)
         refs.append({"pluginRef": type_name, "weight": _weight(stack, field, weight, problems)})
+    return plugins, refs
+
+
+def _from_intent(stack: Stack) -> dict[str, Any]:
+    picker = stack.picker
+    sched = stack.spec.scheduler
+    problems: list[Problem] = []
+    plugins, refs = _scorers(stack, problems)
     picker_type = PICKER_TYPES[sched.picker]
     if picker_type not in picker.plugins:
         problems.append(_unavailable(stack, "scheduler.picker", picker_type))
-    plugins.append({"type": picker_type})
-    refs.append({"pluginRef": picker_type})
+    body: dict[str, Any] = {}
+    if stack.disaggregated:
+        try:
+            body = disagg.config(stack, plugins, refs, picker_type)
+        except SpecError as exc:
+            problems.extend(exc.problems)
+    else:
+        body = {"plugins": [{"type": "single-profile-handler"}, *plugins, {"type": picker_type}],
+                "schedulingProfiles": [{"name": PROFILE, "plugins": [*refs, {"pluginRef": picker_type}]}]}
     if problems:
         raise SpecError(problems)
-    return {
-        "apiVersion": api_versions(picker)[0],
-        "kind": CONFIG_KIND,
-        "plugins": plugins,
-        "schedulingProfiles": [{"name": PROFILE, "plugins": refs}],
-    }
+    return {"apiVersion": api_versions(picker)[0], "kind": CONFIG_KIND, **body}
 
 
 def emit(stack: Stack) -> dict[str, str]:

@@ -39,8 +39,9 @@ def httproute(stack: Stack) -> dict[str, Any]:
     names = stack.names
     backend: dict[str, Any] = {"group": stack.pool_group, "kind": "InferencePool", "name": names.pool}
     gke = stack.spec.gateway.provider == "gke"
-    if not gke:
-        backend.update({"port": SERVICE_PORT, "weight": 1})
+    if not gke:  # the guides' GKE routes carry no port (LD@v0.3.0+, CATALOG §a.6, §g.1)
+        backend["port"] = SERVICE_PORT
+    backend["weight"] = 1
     rule: dict[str, Any] = {"backendRefs": [backend]}
     timeouts = stack.spec.route.timeouts.model_dump(exclude_none=True)
     if timeouts and not gke:  # GKE gateways reject route timeouts (CATALOG §g.1)

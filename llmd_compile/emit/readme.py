@@ -24,6 +24,14 @@ def _crd_commands(stack: Stack) -> list[str]:
             f"kubectl apply -k '{providers.GAIE_REPO.removesuffix('.git')}/config/crd?ref={gaie}'"]
 
 
+def _prerequisites(stack: Stack) -> str:
+    from llmd_compile.catalog import providers
+    from llmd_compile.emit.gitops import crd_revisions
+
+    release = stack.release.name if stack.release else None
+    return providers.prerequisites(release, stack.spec.gateway.provider, *crd_revisions(stack))
+
+
 def render(stack: Stack) -> str:
     spec = stack.spec
     n = stack.names
@@ -79,9 +87,7 @@ def render(stack: Stack) -> str:
         "",
         "## Deploy",
         "",
-        "Prerequisites: Gateway API and inference-extension CRDs, and a gateway control plane that "
-        "supports the inference extension (upstream Istio with `SUPPORT_GATEWAY_API_INFERENCE_EXTENSION=true`;"
-        " OpenShift Service Mesh lacks it).",
+        _prerequisites(stack),
         "",
     ]
     if secret:

@@ -37,6 +37,7 @@ from llmd_compile.spec.models import ModelFactsSpec, Spec
 
 MAX_BYTES = 1 << 20
 MAX_DEPTH = 32
+MAX_NODES = 10_000  # a stack spec has a few hundred; this bounds the work a hostile file can cause
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _STD_TAGS = {
     "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
@@ -96,7 +97,8 @@ def _scalar(node: ScalarNode, yaml: YAML, path: str, field: str) -> Any:
     try:
         return yaml.constructor.construct_object(node, deep=True)
     except (ValueError, TypeError, ArithmeticError) as exc:  # `!!int abc`, `!!float x`
-        raise SpecError.one(path, field, f"{node.value!r} is not a valid {node.tag.rpartition(':')[2]} ({exc})",
+        kind = str(node.tag).rpartition(":")[2]
+        raise SpecError.one(path, field, f"{node.value!r} is not a valid {kind} ({exc})",
                             node.start_mark.line + 1, node.start_mark.column + 1) from None
 
 
@@ -163,13 +165,13 @@ class _Open:
 
 
 def _prescan(text: str, path: str, yaml: YAML) -> None:
-    """Refuse anchors/aliases, deep nesting and extra documents from the event stream, before composing.
+    """Refuse anchors/aliases, deep nesting, extra documents and absurd node counts before composing.
 
     Composing recurses once per nesting level (the C composer on the C stack: 100 000 nested `[` in a
     200 kB file kill the process with SIGSEGV), so nothing deeper than MAX_DEPTH may reach it.
     """
     stack: list[_Open] = []
-    documents = 0
+    documents = nodes = 0
     for event in yaml.parse(text):
         mark = (event.start_mark.line + 1, event.start_mark.column + 1)
         if isinstance(event, DocumentStartEvent):
@@ -184,6 +186,9 @@ def _prescan(text: str, path: str, yaml: YAML) -> None:
             continue
         if not isinstance(event, NodeEvent):
             continue
+        nodes += 1
+        if nodes > MAX_NODES:
+            raise SpecError.one(path, "", f"more than {MAX_NODES} YAML nodes; a stack spec has a few hundred", *mark)
         top = stack[-1] if stack else None
         if top is not None and top.mapping and top.at_key:
             top.part = event.value if isinstance(event, ScalarEvent) else "?"
@@ -199,8 +204,17 @@ def _prescan(text: str, path: str, yaml: YAML) -> None:
             top.child_done()
 
 
+def _syntax(exc: MarkedYAMLError) -> str:
+    """The parser's problem, and where the construct it was reading started (an unclosed quote: its line)."""
+    context, where, at = exc.context, exc.context_mark, exc.problem_mark
+    if not exc.problem or not context or where is None or (at and (where.line, where.column) == (at.line, at.column)):
+        return str(exc.problem or context)
+    return f"{exc.problem} ({context} at line {where.line + 1}, column {where.column + 1})"
+
+
 def parse(text: str, path: str) -> tuple[Any, Marks]:
     """YAML text -> (plain data, marks by location)."""
+    text = str(text)  # the C parser takes an exact str only (yamlio's text subclass included)
     yaml = _yaml()
     try:
         _prescan(text, path, yaml)
@@ -208,7 +222,7 @@ def parse(text: str, path: str) -> tuple[Any, Marks]:
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise SpecError.one(path, "", f"YAML syntax: {exc.problem or exc.context}", line, col) from None
+        raise SpecError.one(path, "", f"YAML syntax: {_syntax(exc)}", line, col) from None
     except (YAMLError, RecursionError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise SpecError.one(path, "", f"YAML syntax: {first}", 1, 1) from None

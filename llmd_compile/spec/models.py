@@ -9,7 +9,12 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
+from pydantic import BaseModel, Field, PositiveInt, ValidationInfo, field_validator, model_validator
+
+from llmd_compile.spec.base import LABEL_KEY, LABEL_VALUE, STRICT
+from llmd_compile.spec.paths import Disaggregation, KvEvents, KvTransfer, PrecisePrefixCache, Rdma
+
+__all__ = ["Disaggregation", "KvEvents", "KvTransfer", "PrecisePrefixCache", "Rdma"]
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
@@ -21,7 +26,8 @@ GO_DURATION = r"^([0-9]+(\.[0-9]+)?(h|m|s|ms))+$"
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 SECRET_KEY = r"^[-._a-zA-Z0-9]+$"
 IMAGE = r"^[a-z0-9]([-a-z0-9._/:]*[a-z0-9])?(@sha256:[a-f0-9]{64})?$"
-HF_MODEL = r"^[A-Za-z0-9][-A-Za-z0-9_.]*/[A-Za-z0-9][-A-Za-z0-9_.]*$"
+# <org>/<name>, or a bare legacy name ("gpt2", the simulator's "random").
+HF_MODEL = r"^[A-Za-z0-9][-A-Za-z0-9_.]*(/[A-Za-z0-9][-A-Za-z0-9_.]*)?$"
 
 DnsLabel = Annotated[str, Field(pattern=DNS_LABEL, max_length=63)]
 DnsSubdomain = Annotated[str, Field(pattern=DNS_SUBDOMAIN, max_length=253)]
@@ -33,14 +39,14 @@ Image = Annotated[str, Field(pattern=IMAGE, max_length=255)]
 _TOKEN_LIKE = re.compile(r"(hf_[A-Za-z0-9]{20,}|ghp_[A-Za-z0-9]{20,}|sk-[A-Za-z0-9]{20,}|eyJ[A-Za-z0-9_-]{20,})")
 
 
+class _Model(BaseModel):
+    model_config = STRICT
+
+
 def _reject_token(value: str) -> str:
     if _TOKEN_LIKE.search(value):
         raise ValueError("looks like a secret token; reference a Secret (model.tokenSecret) instead")
     return value
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Metadata(_Model):
@@ -120,9 +126,31 @@ class Model(_Model):
         return self.servedName or self.name
 
 
+class NodeAffinity(_Model):
+    """Model pods run only on nodes whose label `labelKey` has one of `labelValues` (acceleratorTypes)."""
+
+    labelKey: Annotated[str, Field(pattern=LABEL_KEY, max_length=253)]
+    labelValues: Annotated[list[Annotated[str, Field(pattern=LABEL_VALUE, max_length=63)]], Field(min_length=1)]
+
+
 class Accelerator(_Model):
-    vendor: Literal["nvidia", "amd", "google", "intel", "cpu"] = "nvidia"
+    # intel: XPU (gpu.intel.com/i915); intel-gaudi: Gaudi HPUs (habana.ai/gaudi); simulated: llm-d-inference-sim
+    # pods without any accelerator (a CPU-only cluster).
+    vendor: Literal["nvidia", "amd", "google", "intel", "intel-gaudi", "cpu", "simulated"] = "nvidia"
     model: Annotated[str, Field(min_length=1, max_length=63)]
+    # Google TPU slice topology (e.g. 2x4): the GKE node selector cloud.google.com/gke-tpu-topology.
+    topology: Annotated[str, Field(pattern=r"^[1-9][0-9]{0,2}(x[1-9][0-9]{0,2}){1,2}$")] | None = None
+    nodeAffinity: NodeAffinity | None = None
+    # Claim the accelerators through Dynamic Resource Allocation (ResourceClaimTemplates, llm-d-modelservice
+    # v0.4.0+) instead of device-plugin resources.
+    dra: bool = False
+
+    @field_validator("topology")
+    @classmethod
+    def _tpu_only(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("vendor") != "google":
+            raise ValueError("a slice topology is a Google TPU setting (accelerator.vendor: google)")
+        return value
 
 
 class Cluster(_Model):
@@ -134,6 +162,28 @@ class Cluster(_Model):
 class Parallelism(_Model):
     tensor: PositiveInt = 1
     data: PositiveInt = 1
+    # Data-parallel ranks per pod; below `data`, each replica is a LeaderWorkerSet of data/dataLocal pods (wide-EP).
+    dataLocal: PositiveInt | None = None
+    # Expert parallelism for MoE layers over the data x tensor ranks (vLLM --enable-expert-parallel).
+    expert: bool = False
+
+    @field_validator("dataLocal")
+    @classmethod
+    def _divides(cls, value: int | None, info: ValidationInfo) -> int | None:
+        data = info.data.get("data", 1)
+        if value is not None and (value > data or data % value):
+            raise ValueError(f"must divide parallelism.data ({data}): each pod runs the same number of ranks")
+        return value
+
+    @property
+    def local(self) -> int:
+        """Data-parallel ranks in one pod."""
+        return self.dataLocal or self.data
+
+    @property
+    def workers(self) -> int:
+        """Pods per replica (the LeaderWorkerSet group size)."""
+        return self.data // self.local
 
 
 class Resources(_Model):
@@ -148,16 +198,21 @@ class Sidecar(_Model):
     image: Image | None = None  # default: the release's sidecar image
 
 
-class Role(_Model):
+class Workload(_Model):
+    """What decode and prefill pods share."""
+
     replicas: Annotated[int, Field(ge=0, le=1000)] = 1
     parallelism: Parallelism = Parallelism()
+    # vLLM image, built for accelerator.vendor (LLMD311 checks; `llmd-compile versions` lists the releases' images).
     image: Image
     args: list[Annotated[str, Field(max_length=4096)]] = []
     env: dict[Annotated[str, Field(pattern=ENV_NAME)], Annotated[str, Field(max_length=4096)]] = {}
     resources: Resources = Resources()
-    sidecar: Sidecar = Sidecar()
-    # Memory-backed /dev/shm for multi-GPU pods (parallelism.tensor > 1: NCCL); null: none.
+    # Memory-backed /dev/shm: for multi-GPU pods (parallelism.tensor > 1: NCCL), or whenever written; null: none.
     shmSize: Quantity | None = "20Gi"
+    # Pod annotations, e.g. k8s.v1.cni.cncf.io/networks for a Multus secondary (RDMA) network.
+    podAnnotations: dict[Annotated[str, Field(pattern=LABEL_KEY, max_length=253)],
+                         Annotated[str, Field(max_length=4096)]] = {}
 
     @field_validator("env")
     @classmethod
@@ -172,6 +227,17 @@ class Role(_Model):
         for value in args:
             _reject_token(value)
         return args
+
+
+class Role(Workload):
+    """The decode role: the pods the pool routes to, behind the routing sidecar."""
+
+    sidecar: Sidecar = Sidecar()
+
+
+class Prefill(Workload):
+    """The prefill role of prefill/decode disaggregation: vLLM pods that compute the prompt's KV cache, which the
+    decode pod's routing sidecar asks for and pulls over the KV transfer (kvTransfer)."""
 
 
 class GatewayService(_Model):
@@ -195,6 +261,8 @@ class Scorers(_Model):
     loadAware: ScorerWeight | None = None
     sessionAffinity: ScorerWeight | None = None
     loraAffinity: ScorerWeight | None = None
+    # precise prefix-cache affinity from vLLM's KV-cache events (scheduler.precisePrefixCache)
+    precisePrefixCache: ScorerWeight | None = None
 
 
 class PrefixCache(_Model):
@@ -217,6 +285,8 @@ class Scheduler(_Model):
     scorers: Scorers = Scorers()
     picker: Literal["max-score", "random", "round-robin", "weighted-random"] = "max-score"
     prefixCache: PrefixCache = PrefixCache()
+    precisePrefixCache: PrecisePrefixCache = PrecisePrefixCache()
+    disaggregation: Disaggregation = Disaggregation()
     # Escape hatch: a whole EndpointPickerConfig instead of scorers/picker/prefixCache. It is checked
     # against the pinned picker's plugin registry like the generated one.
     endpointPickerConfig: dict[str, Any] | None = None
@@ -332,6 +402,9 @@ class Spec(_Model):
     accelerator: Accelerator
     cluster: Cluster = Cluster()
     decode: Role
+    # Prefill/decode disaggregation: prefill pods, and how their KV cache reaches the decode pods.
+    prefill: Prefill | None = None
+    kvTransfer: KvTransfer = KvTransfer()
     gateway: Gateway = Gateway()
     scheduler: Scheduler
     route: Route

@@ -1,0 +1,63 @@
+"""Spec parts of the well-lit paths: the P/D KV transfer and decisions, precise prefix-cache scoring.
+
+Pure data, like models.py (which composes them into the Stack spec).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from llmd_compile.spec.base import RESOURCE_NAME, STRICT
+
+
+class _Model(BaseModel):
+    model_config = STRICT
+
+
+class Rdma(_Model):
+    """An RDMA device per model pod for the KV transfer (resource name as the cluster's device plugin names it)."""
+
+    resource: Annotated[str, Field(pattern=RESOURCE_NAME, max_length=253)] = "rdma/ib"
+    count: Annotated[int, Field(ge=1, le=64)] = 1
+
+
+class KvTransfer(_Model):
+    """KV-cache transfer from prefill to decode pods (vLLM --kv-transfer-config); used when prefill is set."""
+
+    connector: Literal["NixlConnector"] = "NixlConnector"
+    # NIXL side-channel port (VLLM_NIXL_SIDE_CHANNEL_PORT; vLLM's default 5600), a named container port.
+    port: Annotated[int, Field(ge=1024, le=65535)] = 5600
+    rdma: Rdma | None = None
+
+
+class KvEvents(_Model):
+    """How vLLM's KV-cache events reach the picker over ZMQ."""
+
+    # service: every vLLM pod publishes to the picker's Service (derived name); pods: vLLM binds the port and the
+    # picker discovers the pods (picker v0.7+).
+    discovery: Literal["service", "pods"] = "service"
+    port: Annotated[int, Field(ge=1024, le=65535)] = 5557
+    concurrency: Annotated[int, Field(ge=1, le=64)] = 4
+
+
+class PrecisePrefixCache(_Model):
+    """Precise prefix-cache scoring (scorers.precisePrefixCache): the picker indexes vLLM's KV-cache events."""
+
+    # Tokens per KV block: vLLM --block-size and the indexer's block size get this one value.
+    blockSize: Annotated[int, Field(ge=1, le=1024)] = 16
+    # PYTHONHASHSEED of vLLM and the indexer's hashSeed: block hashes only match with the same seed.
+    hashSeed: Annotated[str, Field(pattern=r"^[0-9]{1,10}$")] = "42"
+    # hf: the picker loads the tokenizer from Hugging Face (model.tokenSecret); uds: a tokenizer sidecar next to
+    # the picker (picker v0.7+, inferencepool v1.2.0+).
+    tokenizer: Literal["hf", "uds"] = "hf"
+    kvEvents: KvEvents = KvEvents()
+
+
+class Disaggregation(_Model):
+    """When the picker sends a request through a prefill pod first (used when prefill is set)."""
+
+    # always: every request; prefix: when more than nonCachedTokens prompt tokens are not cached on the decode pod.
+    decider: Literal["always", "prefix"] = "prefix"
+    nonCachedTokens: Annotated[int, Field(ge=0, le=1_000_000)] = 16
