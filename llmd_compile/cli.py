@@ -106,8 +106,12 @@ def _compile_all(paths: list[Path], out: Path, strict: bool = False) -> list[Com
 def _scaffold_components(out: Path, compiled: list[Compiled]) -> list[str]:
     created = []
     for platform in sorted({p for c in compiled for p in c.platforms}):
-        target = out.resolve().parent / "overlays" / platform / "kustomization.yaml"
-        if not target.exists() and not target.is_symlink():
+        root = out.resolve().parent
+        target = root / "overlays" / platform / "kustomization.yaml"
+        for path in (root / "overlays", target.parent, target):
+            if path.is_symlink():
+                raise SpecError.one(str(path), "", "is a symlink; llmd-compile never writes through links")
+        if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(
                 "# Your kustomize component for the " + platform + " overlays of every stack.\n"

@@ -128,6 +128,15 @@ class Stack:
         return [("decode", spec.decode), *([("prefill", spec.prefill)] if spec.prefill is not None else [])]
 
     @property
+    def multinode(self) -> bool:
+        """Wide-EP: a role spreads its data-parallel ranks over several pods (a LeaderWorkerSet per replica)."""
+        return any(role.parallelism.dataLocal is not None for _, role in self.roles)
+
+    def gpus_per_pod(self, role: Workload) -> int:
+        """Accelerators one pod of the role requests (tensor x local data-parallel ranks under wide-EP)."""
+        return role.parallelism.tensor * (role.parallelism.local if self.multinode else 1)
+
+    @property
     def disaggregated(self) -> bool:
         return self.spec.prefill is not None
 
@@ -228,7 +237,8 @@ def resolve(spec: Spec, source: str) -> Stack:
     problems = _compat_problems(written, source, compat.Pins(
         infra, pool, ms, picker, provider=spec.gateway.provider,
         sidecar_disabled=not spec.decode.sidecar.enabled, vendor=spec.accelerator.vendor,
-        epp_monitoring=spec.monitoring.epp.enabled, dra=spec.accelerator.dra))
+        epp_monitoring=spec.monitoring.epp.enabled, dra=spec.accelerator.dra,
+        multinode=any(r is not None and r.parallelism.dataLocal is not None for r in (spec.decode, spec.prefill))))
     if problems:
         raise SpecError(problems)
     return Stack(spec, release, infra, pool, ms, picker, derive_names(spec), source, image_release)

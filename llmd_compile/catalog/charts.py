@@ -94,6 +94,9 @@ class ModelServiceChart:
     # accelerator.dra + accelerator.resourceClaimTemplates (v0.4.0 "Refactor DRA implementation"): the template
     # keys per spec vendor (intel XPUs claim as "intel").
     dra_types: Mapping[str, str] = field(default_factory=dict, hash=False)
+    # multinode: true renders a LeaderWorkerSet per replica; its size is parallelism.data in v0.2.x (the wide-EP
+    # guide's "hack": data = pods) and parallelism.workers in v0.4.x (CATALOG §b.2); v0.3.x: not catalogued.
+    lws_size: Literal["data", "workers"] | None = "workers"
 
 
 INFRA: Mapping[str, InfraChart] = MappingProxyType({
@@ -118,8 +121,9 @@ POOL: Mapping[str, PoolChart] = MappingProxyType({
     "v1.5.0": PoolChart("v1.5.0", pool_api_versions=(POOL_K8S,), image_keys="registry/repository"),
 })
 
-_V02 = {"routing_gaie_keys": True, "accelerator_types": ACCELERATORS_V02, "serving_label": "llm-d.ai/inferenceServing",
-        "model_label_is_fullname": True, "has_labels_key": False, "custom_labels": False}
+_V02 = {"routing_gaie_keys": True, "lws_size": "data", "accelerator_types": ACCELERATORS_V02,
+        "serving_label": "llm-d.ai/inferenceServing", "model_label_is_fullname": True, "has_labels_key": False,
+        "custom_labels": False}
 MODELSERVICE: Mapping[str, ModelServiceChart] = MappingProxyType({
     "v0.2.7": ModelServiceChart("v0.2.7", has_schema=False, proxy_toggle=False, container_parallelism_quirk=True,
                                 has_accelerator_block=False, **_V02),  # type: ignore[arg-type]
@@ -128,9 +132,10 @@ MODELSERVICE: Mapping[str, ModelServiceChart] = MappingProxyType({
     "v0.2.10": ModelServiceChart("v0.2.10", container_parallelism_quirk=True, **_V02),  # type: ignore[arg-type]
     "v0.2.11": ModelServiceChart("v0.2.11", container_parallelism_quirk=True, **_V02),  # type: ignore[arg-type]
     # v0.3.0 "Remove gaie (#145)": routing is {proxy, servicePort}; labels become modelArtifacts.labels.
-    "v0.3.0": ModelServiceChart("v0.3.0", serving_label="llm-d.ai/inferenceServing", custom_labels=False),
+    "v0.3.0": ModelServiceChart("v0.3.0", serving_label="llm-d.ai/inferenceServing", custom_labels=False,
+                                lws_size=None),
     "v0.3.8": ModelServiceChart("v0.3.8", serving_label="llm-d.ai/inferenceServing", custom_labels=False,
-                                has_node_selector=True),
+                                has_node_selector=True, lws_size=None),
     "v0.4.5": ModelServiceChart("v0.4.5", accelerator_types=ACCELERATORS_V045, has_node_selector=True,
                                 dra_types=DRA_V04),
     "v0.4.9": ModelServiceChart("v0.4.9", accelerator_types=ACCELERATORS_V045, has_node_selector=True,

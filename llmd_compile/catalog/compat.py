@@ -27,6 +27,7 @@ class Pins:
     vendor: str  # accelerator.vendor
     epp_monitoring: bool  # monitoring.epp.enabled
     dra: bool = False  # accelerator.dra
+    multinode: bool = False  # a role's parallelism.dataLocal (wide-EP LeaderWorkerSets)
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,15 @@ RULES: tuple[Rule, ...] = (
         lambda p: (
             f"llm-d-modelservice {p.ms.version} has no ResourceClaimTemplate for {p.vendor!r}"
             + (" (accelerator.dra arrives in v0.4.0, CATALOG §b.2)" if not p.ms.dra_types else "")
+        ),
+    ),
+    Rule(
+        "multinode",
+        ("decode.parallelism.dataLocal", "prefill.parallelism.dataLocal", "charts.modelservice", "release"),
+        lambda p: p.multinode and p.ms.lws_size is None,
+        lambda p: (
+            f"llm-d-modelservice {p.ms.version}: how its LeaderWorkerSet is sized from parallelism is not catalogued "
+            f"(parallelism.data in v0.2.x, parallelism.workers in v0.4.x, CATALOG §b.2); pin one of those"
         ),
     ),
     Rule(

@@ -8,6 +8,7 @@ are the same in a flag name (`--kv_transfer_config` is `--kv-transfer-config`).
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Sequence
 from typing import Any
 
@@ -65,3 +66,16 @@ def block_size(args: Sequence[Any]) -> int | None:
 
 def compact_json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
+
+
+def container_args(container: dict[str, Any]) -> list[str]:
+    """vLLM's argv of a modelservice container: its args, or for a custom `vllm serve` script (wide-EP) the words
+    of the serve line (shell continuation lines joined)."""
+    args = [str(a) for a in container.get("args", []) or []]
+    if container.get("modelCommand") != "custom" or len(args) != 1 or "vllm serve" not in args[0]:
+        return args
+    line = args[0].replace("\\\n", " ").split("vllm serve", 1)[1]
+    try:
+        return shlex.split(line)
+    except ValueError:
+        return args

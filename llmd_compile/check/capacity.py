@@ -56,16 +56,18 @@ def total_gpus(a: Artifacts) -> Iterator[Finding]:
     need = sum(replicas * per_pod for _, replicas, per_pod in parts)
     if need > spec.cluster.gpus:
         how = " + ".join(f"{replicas} {name} x {per_pod}" for name, replicas, per_pod in parts)
-        yield Finding("decode.replicas", f"needs {need} accelerators ({how} per pod) but cluster.gpus is "
+        yield Finding("decode.replicas", f"needs {need} accelerators ({how} per replica) but cluster.gpus is "
                                          f"{spec.cluster.gpus}")
 
 
 def per_node(a: Artifacts) -> Iterator[Finding]:
     per_node = a.stack.spec.cluster.gpusPerNode
     for name, role in _roles(a):
-        if per_node is not None and role.parallelism.tensor > per_node:
-            yield Finding(f"{name}.parallelism.tensor", f"tensor parallelism {role.parallelism.tensor} does not "
-                          f"fit a node with {per_node} accelerators")
+        pod = a.stack.gpus_per_pod(role)
+        if per_node is not None and pod > per_node:
+            what = "tensor parallelism" if pod == role.parallelism.tensor else "tensor x local data parallelism"
+            yield Finding(f"{name}.parallelism.tensor", f"{what} {pod} does not fit a node with {per_node} "
+                                                        "accelerators")
 
 
 def heads(a: Artifacts) -> Iterator[Finding]:
@@ -83,12 +85,14 @@ def memory(a: Artifacts) -> Iterator[Finding]:
     if facts is None or acc is None or acc.memory_gib == 0:
         return
     for name, role in _roles(a):
-        tensor = role.parallelism.tensor
+        p = role.parallelism
+        # Expert parallelism spreads the (dominant) MoE weights over every data x tensor rank.
+        shards = p.tensor * (p.data if p.expert else 1)
         utilization = _utilization(a, name)
         usable = acc.memory_gib * utilization
-        need = facts.weights_gib / tensor + KV_FLOOR_GIB
+        need = facts.weights_gib / shards + KV_FLOOR_GIB
         if need > usable:
-            yield Finding(f"{name}.parallelism.tensor", f"{facts.weights_gib:.0f} GiB of weights over {tensor} "
+            yield Finding(f"{name}.parallelism.tensor", f"{facts.weights_gib:.0f} GiB of weights over {shards} "
                           f"GPU(s) + {KV_FLOOR_GIB:.0f} GiB KV floor = {need:.0f} GiB per GPU > {usable:.0f} GiB "
                           f"usable on {acc.name} ({acc.memory_gib:.0f} GiB x {utilization})")
 
@@ -132,10 +136,11 @@ def gpu_request(a: Artifacts) -> Iterator[Finding]:
     for name, role in _roles(a):
         resources = dig(a.ms, name, "containers", 0, "resources", "limits", default={}) or {}
         gpus = [v for k, v in resources.items() if k in ACCELERATOR_RESOURCES]
-        tensor = role.parallelism.tensor
-        if gpus and any(str(v) != str(tensor) for v in gpus):
-            yield Finding(f"{name}.resources", f"the container requests {gpus[0]} accelerators but tensor "
-                          f"parallelism is {tensor}")
+        wanted = a.stack.gpus_per_pod(role)
+        if gpus and any(str(v) != str(wanted) for v in gpus):
+            yield Finding(f"{name}.resources", f"the container requests {gpus[0]} accelerators but its ranks need "
+                          f"{wanted} (tensor {role.parallelism.tensor}"
+                          + (f" x {role.parallelism.local} local data-parallel" if a.stack.multinode else "") + ")")
 
 
 def _image_vendor(image: str) -> str | None:

@@ -79,7 +79,7 @@ def kv_events_endpoint(a: Artifacts) -> Iterator[Finding]:
     field = "scheduler.precisePrefixCache.kvEvents"
     publishers = 0
     for role, container in containers(a):
-        config = vllm.json_flag(container.get("args", []) or [], vllm.KV_EVENTS_FLAG)
+        config = vllm.json_flag(vllm.container_args(container), vllm.KV_EVENTS_FLAG)
         if config is None:
             continue
         publishers += 1
@@ -123,7 +123,7 @@ def kv_block_size(a: Artifacts) -> Iterator[Finding]:
         return
     indexer = _token_processor(params).get("blockSize", vllm.DEFAULT_BLOCK_SIZE)
     for role, container in containers(a):
-        block = vllm.block_size(container.get("args", []) or [])
+        block = vllm.block_size(vllm.container_args(container))
         if block != indexer:
             yield Finding("scheduler.precisePrefixCache.blockSize", f"the indexer hashes {indexer}-token blocks but "
                                                                     f"{role} vLLM uses --block-size {block}")
@@ -170,7 +170,7 @@ def pd_kv_transfer(a: Artifacts) -> Iterator[Finding]:
     if not _prefill(a) or a.stack.spec.accelerator.vendor == "simulated":
         return
     roles = dict(containers(a))
-    configs = {role: vllm.json_flag(c.get("args", []) or [], vllm.KV_TRANSFER_FLAG) for role, c in roles.items()}
+    configs = {role: vllm.json_flag(vllm.container_args(c), vllm.KV_TRANSFER_FLAG) for role, c in roles.items()}
     missing = sorted(role for role, config in configs.items() if config is None)
     if missing:
         yield Finding("kvTransfer", f"{' and '.join(missing)} vLLM has no {vllm.KV_TRANSFER_FLAG}: the decode pod "
@@ -179,7 +179,7 @@ def pd_kv_transfer(a: Artifacts) -> Iterator[Finding]:
     connectors = {role: config.get("kv_connector") for role, config in configs.items() if config is not None}
     if len(set(connectors.values())) > 1:
         yield Finding("kvTransfer", f"the roles use different KV connectors: {connectors}")
-    blocks = {role: vllm.block_size(c.get("args", []) or []) for role, c in roles.items()}
+    blocks = {role: vllm.block_size(vllm.container_args(c)) for role, c in roles.items()}
     if len(set(blocks.values())) > 1:
         yield Finding("kvTransfer", f"prefill and decode use different --block-size {blocks}: the transfer moves "
                                     "whole KV blocks")

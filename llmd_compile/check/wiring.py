@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from llmd_compile.catalog import naming
+from llmd_compile.catalog import naming, vllm
 from llmd_compile.check import Finding, Rule
 from llmd_compile.check import paths as paths_rules
 from llmd_compile.check.artifacts import Artifacts, dig
@@ -197,9 +197,7 @@ def block_size(a: Artifacts) -> Iterator[Finding]:
     picker_block = next((b for b in blocks if b is not None), None)
     if picker_block is None:
         return
-    args = " ".join(str(x) for x in _decode_container(a).get("args", []) or [])
-    match = re.search(r"--block-size[= ](\d+)", args)
-    vllm_block = int(match.group(1)) if match else 16  # vLLM's CUDA default
+    vllm_block = vllm.block_size(vllm.container_args(_decode_container(a)))  # vLLM's default when absent
     if vllm_block != picker_block:
         yield Finding("scheduler.prefixCache.blockSizeTokens", f"picker hashes {picker_block}-token blocks but "
                       f"vLLM uses --block-size {vllm_block}")

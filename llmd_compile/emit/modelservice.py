@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmd_compile.emit import disagg, precise
+from llmd_compile.emit import disagg, precise, widep
 from llmd_compile.resolve import SERVICE_PORT, Stack
 from llmd_compile.spec.models import Workload
 
@@ -32,7 +32,7 @@ def _resources(stack: Stack, role: Workload) -> dict[str, Any]:
     resource = None if spec.accelerator.dra else ACCELERATOR_RESOURCE.get(spec.accelerator.vendor)
     extra: dict[str, str] = {}
     if resource:
-        extra[resource] = str(role.parallelism.tensor)
+        extra[resource] = str(stack.gpus_per_pod(role))
     if stack.disaggregated and spec.accelerator.vendor != "simulated":
         extra.update(disagg.rdma_resources(stack))
     for name, count in extra.items():
@@ -99,13 +99,19 @@ def _container(stack: Stack, name: str, role: Workload) -> dict[str, Any]:
             {"name": "torch-compile-cache", "mountPath": "/.cache"},
         ],
     }
+    if stack.multinode and not simulated:
+        launch = widep.launch(stack, role, port, args)
+        container = {"name": "vllm", "image": role.image, **launch,
+                     **{k: v for k, v in container.items() if k not in ("name", "image", "modelCommand", "args")}}
     return container
 
 
 def _role(stack: Stack, name: str, role: Workload) -> dict[str, Any]:
     ms = stack.ms
     container = _container(stack, name, role)
-    parallelism = {"tensor": role.parallelism.tensor, "data": role.parallelism.data}
+    parallelism: dict[str, int] = {"tensor": role.parallelism.tensor, "data": role.parallelism.data}
+    if stack.multinode:
+        parallelism = widep.parallelism(stack, role)
     if ms.container_parallelism_quirk:
         container["parallelism"] = parallelism
     podmonitor = stack.spec.monitoring.podMonitor
@@ -179,7 +185,7 @@ def modelservice_values(stack: Stack) -> dict[str, Any]:
         routing["inferencePool"] = {"create": False, "name": names.pool}
         routing["httpRoute"] = {"create": False}
         routing["epp"] = {"create": False}
-    values: dict[str, Any] = {"multinode": False, "modelArtifacts": artifacts}
+    values: dict[str, Any] = {"multinode": stack.multinode, "modelArtifacts": artifacts}
     accelerator_type = _accelerator_type(stack) if ms.has_accelerator_block else None
     if spec.accelerator.dra:
         # catalog.compat rejects DRA where the chart has no claim template for the vendor.

@@ -11,10 +11,18 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, PositiveInt, ValidationInfo, field_validator, model_validator
 
-from llmd_compile.spec.base import LABEL_KEY, LABEL_VALUE, STRICT
-from llmd_compile.spec.paths import Disaggregation, KvEvents, KvTransfer, PrecisePrefixCache, Rdma
+from llmd_compile.spec.base import LABEL_KEY, STRICT
+from llmd_compile.spec.paths import (
+    Disaggregation,
+    KvEvents,
+    KvTransfer,
+    NodeAffinity,
+    Parallelism,
+    PrecisePrefixCache,
+    Rdma,
+)
 
-__all__ = ["Disaggregation", "KvEvents", "KvTransfer", "PrecisePrefixCache", "Rdma"]
+__all__ = ["Disaggregation", "KvEvents", "KvTransfer", "NodeAffinity", "Parallelism", "PrecisePrefixCache", "Rdma"]
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
@@ -126,13 +134,6 @@ class Model(_Model):
         return self.servedName or self.name
 
 
-class NodeAffinity(_Model):
-    """Model pods run only on nodes whose label `labelKey` has one of `labelValues` (acceleratorTypes)."""
-
-    labelKey: Annotated[str, Field(pattern=LABEL_KEY, max_length=253)]
-    labelValues: Annotated[list[Annotated[str, Field(pattern=LABEL_VALUE, max_length=63)]], Field(min_length=1)]
-
-
 class Accelerator(_Model):
     # intel: XPU (gpu.intel.com/i915); intel-gaudi: Gaudi HPUs (habana.ai/gaudi); simulated: llm-d-inference-sim
     # pods without any accelerator (a CPU-only cluster).
@@ -157,33 +158,6 @@ class Cluster(_Model):
     gpus: PositiveInt | None = None
     gpusPerNode: PositiveInt | None = None
     nodes: PositiveInt | None = None
-
-
-class Parallelism(_Model):
-    tensor: PositiveInt = 1
-    data: PositiveInt = 1
-    # Data-parallel ranks per pod; below `data`, each replica is a LeaderWorkerSet of data/dataLocal pods (wide-EP).
-    dataLocal: PositiveInt | None = None
-    # Expert parallelism for MoE layers over the data x tensor ranks (vLLM --enable-expert-parallel).
-    expert: bool = False
-
-    @field_validator("dataLocal")
-    @classmethod
-    def _divides(cls, value: int | None, info: ValidationInfo) -> int | None:
-        data = info.data.get("data", 1)
-        if value is not None and (value > data or data % value):
-            raise ValueError(f"must divide parallelism.data ({data}): each pod runs the same number of ranks")
-        return value
-
-    @property
-    def local(self) -> int:
-        """Data-parallel ranks in one pod."""
-        return self.dataLocal or self.data
-
-    @property
-    def workers(self) -> int:
-        """Pods per replica (the LeaderWorkerSet group size)."""
-        return self.data // self.local
 
 
 class Resources(_Model):

@@ -1,4 +1,5 @@
-"""Spec parts of the well-lit paths: the P/D KV transfer and decisions, precise prefix-cache scoring.
+"""Spec parts of the well-lit paths: parallelism (wide-EP), node affinity, the P/D KV transfer and decisions,
+precise prefix-cache scoring.
 
 Pure data, like models.py (which composes them into the Stack spec).
 """
@@ -7,13 +8,47 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PositiveInt, ValidationInfo, field_validator
 
-from llmd_compile.spec.base import RESOURCE_NAME, STRICT
+from llmd_compile.spec.base import LABEL_KEY, LABEL_VALUE, RESOURCE_NAME, STRICT
 
 
 class _Model(BaseModel):
     model_config = STRICT
+
+
+class Parallelism(_Model):
+    tensor: PositiveInt = 1
+    data: PositiveInt = 1
+    # Data-parallel ranks per pod; below `data`, each replica is a LeaderWorkerSet of data/dataLocal pods (wide-EP).
+    dataLocal: PositiveInt | None = None
+    # Expert parallelism for MoE layers over the data x tensor ranks (vLLM --enable-expert-parallel).
+    expert: bool = False
+
+    @field_validator("dataLocal")
+    @classmethod
+    def _divides(cls, value: int | None, info: ValidationInfo) -> int | None:
+        data = info.data.get("data", 1)
+        if value is not None and (value > data or data % value):
+            raise ValueError(f"must divide parallelism.data ({data}): each pod runs the same number of ranks")
+        return value
+
+    @property
+    def local(self) -> int:
+        """Data-parallel ranks in one pod."""
+        return self.dataLocal or self.data
+
+    @property
+    def workers(self) -> int:
+        """Pods per replica (the LeaderWorkerSet group size)."""
+        return self.data // self.local
+
+
+class NodeAffinity(_Model):
+    """Model pods run only on nodes whose label `labelKey` has one of `labelValues` (acceleratorTypes)."""
+
+    labelKey: Annotated[str, Field(pattern=LABEL_KEY, max_length=253)]
+    labelValues: Annotated[list[Annotated[str, Field(pattern=LABEL_VALUE, max_length=63)]], Field(min_length=1)]
 
 
 class Rdma(_Model):

@@ -196,6 +196,11 @@ INTENDED["sim@v0.6"] = {
        for r in ("decode", "prefill")},
 }
 
+WIDE_EP_DECIDER = (
+    "upstream mistake: SCHED v0.6.0 removed pd-profile-handler's threshold and hashBlockSize (CATALOG §e.4), so "
+    "picker v0.7.0 ignores the guide's 'threshold: 0' and falls back to its default decider, prefix-based-pd-"
+    "decider, which the config never declares; we declare always-disagg-pd-decider, the guide's intent")
+
 # --- inference-scheduling on other accelerators and on GKE ---------------------------------------------------------
 
 GKE_ROUTE_PORT = ("no backendRef port on GKE, as the guides' httproute.gke.yaml from LD@v0.3.0 on (CATALOG §a.6); "
@@ -272,4 +277,19 @@ INTENDED["cpu@v0.6"] = {
     f"{D}.volumeMounts[name=shm].mountPath": SHM_NAME,
     "ms:decode.volumes[name=dshm].*": SHM_NAME,
     "ms:decode.volumes[name=shm].*": SHM_NAME,
+}
+INTENDED["wide-ep@v0.6"] = {
+    "gaie:inferenceExtension.pluginsConfigFile": CONFIG_FILE,
+    "gaie:provider.istio.destinationRule.trafficPolicy.connectionPool.*": POOL_PROVIDER,
+    'gaie:inferencePool.modelServers.matchLabels["llm-d.ai/guide"]': GUIDE_LABELS,
+    'gaie:inferencePool.modelServers.matchLabels["llm-d.ai/model"]': MODEL_LABEL,
+    "gaie:provider.istio.destinationRule.host": (
+        "the guide's kustomize layout names the pool llm-d-infpool; ours is the inferencepool release gaie-<rn>, "
+        "and the host is written fully qualified (LLMD107)"),
+    f"{EPP}.plugins.pd-profile-handler.parameters.threshold": WIDE_EP_DECIDER,
+    f"{EPP}.plugins.pd-profile-handler.parameters.hashBlockSize": WIDE_EP_DECIDER,
+    f"{EPP}.plugins.pd-profile-handler.parameters.deciderPluginName": WIDE_EP_DECIDER,
+    f"{EPP}.plugins.pd-profile-handler.parameters.primaryPort": (
+        "0 written out, as the LD@899f8517 P/D guide does (no data-parallel port rewrite)"),
+    f"{EPP}.plugins.always-disagg-pd-decider.*": WIDE_EP_DECIDER,
 }

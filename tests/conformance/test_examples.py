@@ -138,6 +138,49 @@ def test_destination_rule_validates(spec: Path) -> None:
     assert rule["host"] == stack.names.epp_host
 
 
+def _pod_spec(values: dict[str, Any], proxy: dict[str, Any] | None) -> dict[str, Any]:
+    """The pod the chart builds from a role's values: our container and volumes, the accelerator affinity, and on
+    decode pods the routing sidecar as a native sidecar (CATALOG §b.2: routing-proxy with --port/--vllm-port)."""
+    containers = [{k: v for k, v in c.items() if k not in CHART_CONTAINER_KEYS} for c in values["containers"]]
+    pod: dict[str, Any] = {"containers": containers, "volumes": values.get("volumes", [])}
+    types = values.get("acceleratorTypes")
+    if types:
+        pod["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+            {"matchExpressions": [{"key": types["labelKey"], "operator": "In", "values": types["labelValues"]}]}]}}}
+    if proxy:
+        pod["initContainers"] = [{"name": "routing-proxy", "image": proxy["image"], "restartPolicy": "Always",
+                                  "args": ["--port=8000", f"--vllm-port={proxy['targetPort']}",
+                                           f"--connector={proxy['connector']}", "--secure-proxy=false"],
+                                  "ports": [{"containerPort": 8000, "name": "sidecar", "protocol": "TCP"}]}]
+    return pod
+
+
+MULTINODE = [s for s in SPECS if "dataLocal" in s.read_text(encoding="utf-8")]
+
+
+@pytest.mark.parametrize("spec", MULTINODE, ids=ids(MULTINODE))
+def test_leader_worker_sets_validate(spec: Path) -> None:
+    """Wide-EP roles as the LeaderWorkerSet the chart renders with multinode: true, against the LWS CRD."""
+    stack, _ = compiled(spec)
+    ms = read(stack_dir(spec) / VALUES[MS])
+    assert ms["multinode"] is True
+    for role in ("decode", "prefill"):
+        values = ms.get(role) or {}
+        if not values.get("create"):
+            continue
+        labels = {**ms["modelArtifacts"]["labels"], "llm-d.ai/role": role}
+        size = values["parallelism"]["workers" if stack.ms.lws_size == "workers" else "data"]
+        proxy = ms["routing"]["proxy"] if role == "decode" and ms["routing"]["proxy"].get("enabled", True) else None
+        lws = {"apiVersion": "leaderworkerset.x-k8s.io/v1", "kind": "LeaderWorkerSet",
+               "metadata": {"name": f"{stack.names.ms_fullname}-{role}", "labels": labels},
+               "spec": {"replicas": values["replicas"], "leaderWorkerTemplate": {
+                   "size": size, "workerTemplate": {"metadata": {"labels": labels},
+                                                    "spec": _pod_spec(values, proxy)}}}}
+        assert o.validate_custom(lws) == [], role
+        assert size * stack.gpus_per_pod(getattr(stack.spec, role)) == (
+            getattr(stack.spec, role).parallelism.data * getattr(stack.spec, role).parallelism.tensor)
+
+
 def _gateway_api_release(spec: Path) -> str | None:
     stack, _ = compiled(spec)
     release = stack.release.gateway_api_crds if stack.release else None

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from llmd_compile.catalog.plugins import PICKERS
-from llmd_compile.emit import epp
+from llmd_compile.emit import epp, helm
 from llmd_compile.errors import SpecError
 from llmd_compile.resolve import resolve
 from llmd_compile.spec import Spec, load
@@ -93,3 +93,22 @@ def test_precise_on_every_picker(picker: str) -> None:
     types = {p["type"] for p in result["plugins"]}
     assert types <= vm.registry_types(picker)
     assert {"precise-prefix-cache-scorer", "prefix-cache-scorer"} & types
+
+
+@pytest.mark.parametrize("ms", ["v0.2.10", "v0.3.8", "v0.4.9"])
+def test_wide_ep_lws_sizing_per_modelservice(ms: str) -> None:
+    """v0.2.x sizes the LeaderWorkerSet by parallelism.data (the seed guide's pods-per-group 'hack'), v0.4.x by
+    parallelism.workers; v0.3.x is not catalogued and refused (CATALOG §b.2)."""
+    data = example("wide-ep.yaml").model_dump(exclude_unset=True)
+    data.pop("release")
+    data["charts"] = {"infra": "v1.4.0", "inferencepool": "v1.4.0", "modelservice": ms}
+    data["scheduler"]["image"] = vm.picker_image("sched-v0.7.1")
+    data.pop("monitoring")
+    try:
+        values = helm.modelservice_values(resolve(Spec.model_validate(data), "matrix"))
+    except SpecError as exc:
+        assert ms == "v0.3.8" and {p.field for p in exc.problems} == {"decode.parallelism.dataLocal"}
+        return
+    assert values["multinode"] is True
+    expected = {"tensor": 1, "data": 2} if ms == "v0.2.10" else {"tensor": 1, "data": 16, "dataLocal": 8, "workers": 2}
+    assert values["decode"]["parallelism"] == expected

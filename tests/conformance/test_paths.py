@@ -60,7 +60,7 @@ class Case:
     rn: str  # the guide helmfile's RELEASE_NAME_POSTFIX default
     ns: str
     gaie: str
-    ms: str
+    ms: str | None
     route: str | None = "httproute.yaml"
     # helmfile `set:` items on the ms release beyond the seed-era routing names (CATALOG §f)
     ms_sets: dict[str, Any] = field(default_factory=dict)
@@ -97,6 +97,9 @@ CASES = {
     "xpu@v0.6": _accelerator("xpu.yaml", V06, "values_xpu.yaml"),
     "gaudi@v0.6": _accelerator("gaudi.yaml", V06, "values-hpu.yaml"),
     "cpu@v0.6": _accelerator("cpu.yaml", V06, "values_cpu.yaml"),
+    # The v0.6 wide-EP guide is kustomize manifests: its picker values compare here, its LeaderWorkerSets below.
+    "wide-ep@v0.6": Case("wide-ep.yaml", V06, "wide-ep-lws", "wide-ep", "llm-d-wide-ep",
+                         "manifests/inferencepool.values.yaml", None, route=None, env="none"),
 }
 # Chart-baked configs the guides name in pluginsConfigFile, as the picker loads them (handler and picker injected
 # by GAIE v1.0.1+ for one profile): GAIE v1.4.0's epplib default (CATALOG §e.1: queue, kv-cache-utilization and
@@ -128,9 +131,11 @@ def spec_of(name: str) -> Spec:
 
 def guide_side(name: str) -> dict[str, Any]:
     case = CASES[name]
+    gaie = guide(case, f"{case.guide}/{case.gaie}")
+    if case.ms is None:  # no helmfile: the picker's values as they are
+        return {"infra": None, "gaie": gaie, "ms": None, "route": None}
     env = guide(case, f"prereq/gateway-provider/common-configurations/{case.env}.yaml")
     host = f"gaie-{case.rn}-epp.{case.ns}.svc.cluster.local"
-    gaie = guide(case, f"{case.guide}/{case.gaie}")
     ms = guide(case, f"{case.guide}/{case.ms}")
     gke = case.env.startswith("gke")
     if case.ref == SEED:  # CATALOG §a.3: the host rides on the infra values, the names on ms `set:`
@@ -355,3 +360,42 @@ def test_sim_guides_never_disaggregate() -> None:
         assert ext["pluginsConfigFile"] == "default-plugins.yaml" and "pluginsCustomConfig" not in ext
         assert guide_side(name)["ms"]["prefill"]["create"] is True
     assert not {"pd-profile-handler", "disagg-profile-handler"} & set(PICKERS["gaie-v0.5.1"].plugins)
+
+
+# --- wide-EP: the LeaderWorkerSets our values become, against the guide's --------------------------------------------
+
+
+def test_wide_ep_groups_are_the_guides() -> None:
+    """Per role: LeaderWorkerSet size and replicas, GPUs per pod, the data-parallel group, expert parallelism, the
+    vLLM and NIXL ports, as LD@899f8517 wide-ep-lws/manifests/modelserver/base/<role>.yaml declares them."""
+    from llmd_compile.catalog import vllm
+
+    values = ours("wide-ep@v0.6")["ms"]
+    assert values["multinode"] is True
+    for role in ("decode", "prefill"):
+        lws = guide(CASES["wide-ep@v0.6"], f"wide-ep-lws/manifests/modelserver/base/{role}.yaml")
+        pod = lws["spec"]["leaderWorkerTemplate"]["workerTemplate"]["spec"]
+        (theirs,) = pod["containers"]
+        env = {e["name"]: e.get("value") for e in theirs["env"]}
+        mine = values[role]
+        (container,) = mine["containers"]
+        argv = args_map(vllm.container_args(container))
+        assert mine["replicas"] == lws["spec"]["replicas"]
+        assert mine["parallelism"]["workers"] == lws["spec"]["leaderWorkerTemplate"]["size"]
+        assert argv["--data-parallel-size-local"] == env["DP_SIZE_LOCAL"]
+        assert int(argv["--data-parallel-size"]) == lws["spec"]["leaderWorkerTemplate"]["size"] * int(
+            env["DP_SIZE_LOCAL"])
+        assert argv["--tensor-parallel-size"] == env["TP_SIZE"]
+        assert "--enable-expert-parallel" in argv and "--enable-expert-parallel" in theirs["args"][0]
+        assert container["resources"]["limits"]["nvidia.com/gpu"] == theirs["resources"]["limits"]["nvidia.com/gpu"]
+        assert {p["containerPort"] for p in container["ports"]} == {p["containerPort"] for p in theirs["ports"]}
+        assert argv["--port"] == str(next(p["containerPort"] for p in theirs["ports"] if p["name"] == "vllm"))
+        sidecars = [c for c in pod.get("initContainers", []) if c["name"] == "routing-proxy"]
+        assert bool(sidecars) == (role == "decode")  # the chart adds the routing proxy to decode pods only
+
+
+def test_v06_wide_ep_threshold_is_ignored() -> None:
+    found = {p.field for p in check_config(PICKERS["sched-v0.7.1"], _guide_epp("wide-ep@v0.6"), "g", "c")}
+    assert found == {"c.plugins[4].parameters.threshold", "c.plugins[4].parameters.hashBlockSize"}
+    handler = PICKERS["sched-v0.7.1"].plugins["pd-profile-handler"]
+    assert {p.name: p.default for p in handler.params or ()}["deciderPluginName"] == "prefix-based-pd-decider"

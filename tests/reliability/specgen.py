@@ -23,7 +23,7 @@ from llmd_compile.catalog import charts, compat
 from llmd_compile.catalog.hardware import ACCELERATORS, DTYPE_BYTES, MODELS
 from llmd_compile.catalog.plugins import PICKERS, PickerVersion, picker_for_image
 from llmd_compile.emit.epp import PICKER_TYPES, SCORER_TYPES
-from llmd_compile.spec.models import Accelerator, Scorers, Spec
+from llmd_compile.spec.models import Accelerator, ArgoCD, Role, Scorers, Spec
 
 try:  # the well-lit paths beyond inference scheduling (P/D disaggregation, precise prefix cache)
     from llmd_compile.catalog import paths
@@ -83,6 +83,10 @@ class DrawChooser:
 
     def chance(self, percent: int) -> bool:
         return self.draw(st.integers(0, 99)) < percent  # type: ignore[no-any-return]
+
+
+def decode_fields() -> dict[str, Any]:
+    return dict(Role.model_fields)
 
 
 def _dns_label(c: Chooser, max_len: int) -> str:
@@ -193,7 +197,15 @@ def _model_and_hardware(c: Chooser, ms: charts.ModelServiceChart) -> dict[str, A
     decode: dict[str, Any] = {"replicas": replicas, "parallelism": {"tensor": tensor}, "image": c.one(VLLM_IMAGES)}
     if data > 1:
         decode["parallelism"]["data"] = data
-    spec = {"model": model, "accelerator": {"vendor": vendor, "model": acc_name}, "decode": decode,
+    accelerator: dict[str, Any] = {"vendor": vendor, "model": acc_name}
+    if vendor == "google" and "topology" in Accelerator.model_fields and c.chance(30):
+        accelerator["topology"] = c.one(("2x2", "2x4", "4x4x4"))
+    if "nodeAffinity" in Accelerator.model_fields and c.chance(20):
+        accelerator["nodeAffinity"] = {"labelKey": c.one(("node.kubernetes.io/instance-type", "gpu-type")),
+                                       "labelValues": [c.one(("a3-highgpu-8g", "H100_80GB", "on"))]}
+    if "shmSize" in decode_fields() and c.chance(20):
+        decode["shmSize"] = c.one(("1Gi", "64Gi", None))
+    spec = {"model": model, "accelerator": accelerator, "decode": decode,
             "_tensors": [1] if vendor == "simulated" else tensors}
     if cluster:
         spec["cluster"] = cluster
@@ -360,6 +372,9 @@ def spec_data(c: Chooser, branch: str, name: str | None = None) -> dict[str, Any
         if c.chance(50):
             argo.update({"targetRevision": c.one(("main", "v1.2.3", "0755", "on")), "path": c.one(("out", "a/b/out")),
                          "project": "llm-d", "namespace": "openshift-gitops"})
+        if "destination" in ArgoCD.model_fields and c.chance(20):
+            argo["destination"] = {"name": _dns_label(c, 63), "server": "https://api.prod-1.example.com:6443",
+                                   "platform": c.one(sorted(platforms))}
         spec["gitops"] = {"argocd": argo}
     if c.chance(20):
         spec["checks"] = {"ignore": ["LLMD401"]}

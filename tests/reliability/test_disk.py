@@ -68,10 +68,10 @@ def _limit_file_size(size: int) -> Any:
 
 
 def test_two_concurrent_compiles_serialize(tmp_path: Path) -> None:
-    """Two processes, two versions of the same 15 stacks, one out/: both finish and one version wins whole."""
+    """Two processes, two versions of the same 8 stacks, one out/: both finish and one version wins whole."""
     versions = {}
     for label, seed in (("one", 21), ("two", 22)):
-        versions[label] = write_specs(tmp_path / label, specgen.fleet(15, seed=seed))
+        versions[label] = write_specs(tmp_path / label, specgen.fleet(8, seed=seed))
         shutil.move(tmp_path / label / "specs", tmp_path / f"specs-{label}")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     procs = [subprocess.Popen([*harness.CLI, f"specs-{label}"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,

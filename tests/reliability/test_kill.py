@@ -1,6 +1,6 @@
 """Crashes during the write: every stack directory is the complete old tree or the complete new tree.
 
-* A real `llmd-compile` process writing a generated fleet (100 stacks by default) is killed with SIGKILL at
+* A real `llmd-compile` process writing a generated fleet (60 stacks by default, 200 in the large run) is killed with SIGKILL at
   points spread over its write phase (after a given number of stacks reported, plus a random sub-delay);
   after each kill every stack is checked, and the next run (which recovers) is killed again further on.
 * In-process, for a small fleet, the write is forked and the child dies (os._exit, no cleanup) right before
@@ -34,7 +34,7 @@ from llmd_compile.spec import load_text
 
 from . import harness, specgen, trees
 
-FLEET = int(os.environ.get("LLMD_RELIABILITY_FLEET", "100"))
+FLEET = int(os.environ.get("LLMD_RELIABILITY_FLEET", "60"))
 KILLS = int(os.environ.get("LLMD_RELIABILITY_KILLS", "3"))
 EVERY = os.environ.get("LLMD_RELIABILITY_EVERY") == "1"
 SAMPLE = 24  # crash points per variant in the default run (every one with LLMD_RELIABILITY_EVERY=1)

@@ -37,7 +37,7 @@ BRANCHES = [pytest.param(b, id=b) for b in specgen.BRANCHES]
 # spec is printed whole (re-run it with specgen.to_text) and the suite stays within its time budget.
 PHASES = (Phase.explicit, Phase.reuse, Phase.generate)
 # LLMD_RELIABILITY_EXAMPLES scales both (docs/reliability.md quotes a larger run); the oracles get a fifth.
-EXAMPLES = int(os.environ.get("LLMD_RELIABILITY_EXAMPLES", "20"))
+EXAMPLES = int(os.environ.get("LLMD_RELIABILITY_EXAMPLES", "15"))
 CHEAP = settings(max_examples=EXAMPLES, deadline=None, phases=PHASES, suppress_health_check=[HealthCheck.too_slow])
 COSTLY = settings(max_examples=max(1, EXAMPLES // 5), deadline=None, phases=PHASES,
                   suppress_health_check=[HealthCheck.too_slow])
@@ -153,7 +153,7 @@ def _working_branches() -> st.SearchStrategy[str]:
     return st.sampled_from([b for b in specgen.BRANCHES if preset_problem(b) is None])
 
 
-@settings(max_examples=2, deadline=None, phases=PHASES, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1, deadline=None, phases=PHASES, suppress_health_check=[HealthCheck.too_slow])
 @given(fleet=st.lists(st.deferred(_working_branches).flatmap(specgen.specs), min_size=3, max_size=8,
                       unique_by=lambda d: d["metadata"]["name"]),
        hashseed=st.integers(1, 2**32 - 1))
