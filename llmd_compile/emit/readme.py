@@ -32,11 +32,44 @@ def _prerequisites(stack: Stack) -> str:
     return providers.prerequisites(release, stack.spec.gateway.provider, *crd_revisions(stack))
 
 
+def _topology(stack: Stack) -> list[str]:
+    spec, n = stack.spec, stack.names
+    lines = [
+        "```mermaid",
+        "flowchart LR",
+        "  client([client]) --> gw",
+        f"  gw[\"Gateway {n.gateway}<br/>Service {n.gateway_service}\"] --> route",
+        f"  route[\"HTTPRoute {n.route}\"] --> pool",
+        f"  pool[\"InferencePool {n.pool}\"] -.->|ext-proc :9002| epp",
+        f"  epp[\"EPP {n.epp}<br/>{'<br/>'.join(_scorers(stack))}\"]",
+        f"  pool --> decode[\"{spec.decode.replicas}x decode {n.decode}<br/>port 8000\"]",
+    ]
+    if spec.prefill is not None:
+        lines += [f"  pool --> prefill[\"{spec.prefill.replicas}x prefill {n.ms_fullname}-prefill<br/>port 8000\"]",
+                  f"  prefill -. \"KV cache ({spec.kvTransfer.connector})\" .-> decode"]
+    if spec.scheduler.scorers.precisePrefixCache is not None:
+        lines.append("  decode -. \"KV events (ZMQ)\" .-> epp")
+    return [*lines, "```"]
+
+
+def _privileges(stack: Stack) -> list[str]:
+    """Everything beyond restricted-v2 that this stack's pods ask for, by name (reliability rule)."""
+    spec = stack.spec
+    rows = []
+    rdma = spec.kvTransfer.rdma if spec.prefill is not None else None
+    if rdma is not None:
+        rows.append(f"| model pods (prefill, decode) | device `{rdma.resource}` x{rdma.count} | RDMA for the "
+                    f"{spec.kvTransfer.connector} KV-cache transfer (kvTransfer.rdma) |")
+    if not rows:
+        return ["No pod of this stack asks for privileges beyond OpenShift `restricted-v2`: our Jobs run as "
+                "non-root with every capability dropped and a read-only root filesystem.", ""]
+    return ["| pods | privilege | why |", "|---|---|---|", *rows, ""]
+
+
 def render(stack: Stack) -> str:
     spec = stack.spec
     n = stack.names
     secret = spec.model.tokenSecret
-    scorer_nodes = "<br/>".join(_scorers(stack))
     plats = platforms(stack)
     lines = [
         f"# Stack `{spec.metadata.name}`",
@@ -58,16 +91,11 @@ def render(stack: Stack) -> str:
         "",
         "## Topology",
         "",
-        "```mermaid",
-        "flowchart LR",
-        "  client([client]) --> gw",
-        f"  gw[\"Gateway {n.gateway}<br/>Service {n.gateway_service}\"] --> route",
-        f"  route[\"HTTPRoute {n.route}\"] --> pool",
-        f"  pool[\"InferencePool {n.pool}\"] -.->|ext-proc :9002| epp",
-        f"  epp[\"EPP {n.epp}<br/>{scorer_nodes}\"]",
-        f"  pool --> decode[\"{spec.decode.replicas}× {n.decode}<br/>port 8000\"]",
-        "```",
+        *_topology(stack),
         "",
+        "## Privileges",
+        "",
+        *_privileges(stack),
         "## Files",
         "",
         "| path | what |",

@@ -141,9 +141,12 @@ def _versions(c: Chooser, branch: str) -> tuple[dict[str, Any], PickerVersion, d
 
 
 def _model_and_hardware(c: Chooser, ms: charts.ModelServiceChart) -> dict[str, Any]:
-    vendor = c.one([v for v in sorted(ms.accelerator_types) if v in VENDORS])
+    # simulated (llm-d-inference-sim pods, no accelerator) runs under every modelservice chart
+    vendor = c.one(sorted({v for v in ms.accelerator_types if v in VENDORS} | (VENDORS & {"simulated"})))
     accelerators = [a for a in ACCELERATORS.values() if a.vendor == vendor]
-    if vendor != "cpu" and (c.chance(10) or not accelerators):
+    if vendor == "simulated":
+        acc_name, memory = "Simulated", 0.0
+    elif vendor != "cpu" and (c.chance(10) or not accelerators):
         acc_name, memory = c.one(("Some-Future-GPU", "x1")), 0.0  # not in the table: a warning, checks skipped
     else:
         acc = c.one(accelerators)
