@@ -15,11 +15,14 @@ import click
 from llmd_compile import __version__, check, outdir
 from llmd_compile.check import Diagnostic
 from llmd_compile.check.artifacts import Artifacts
-from llmd_compile.compile import build
+from llmd_compile.compile import _with_header, build
+from llmd_compile.emit.fleet import emit as fleet_emit
 from llmd_compile.emit.kustomize import user_component_kustomization
 from llmd_compile.errors import Problem, SpecError
 from llmd_compile.resolve import Stack
-from llmd_compile.spec.load import Marks, load_marked, locate_field, relocate
+from llmd_compile.spec.fleet import Fleet, load_fleet
+from llmd_compile.spec.layers import BASE_KIND
+from llmd_compile.spec.load import Loaded, kind_of, load_marked, locate_field, relocate, with_origin
 from llmd_compile.yamlio import dump
 
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -46,30 +49,45 @@ def _display(path: Path, out: Path) -> str:
 
 
 def _expand(paths: tuple[str, ...]) -> list[Path]:
+    """Spec files: named ones as given; from a directory, every YAML file except bases (kind: StackBase)."""
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file()))
+            found.extend(sorted(p for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file()
+                                and kind_of(p) != BASE_KIND))
         else:
             found.append(path)
     return found
 
 
-def _diagnose(stack: Stack, files: dict[str, str], marks: Marks, strict: bool) -> tuple[Diagnostic, ...]:
+def _diagnose(stack: Stack, files: dict[str, str], loaded: Loaded, strict: bool) -> tuple[Diagnostic, ...]:
     found = []
     for d in check.run(Artifacts(stack, files), strict=strict):
-        line, col = locate_field(d.field, marks)
-        found.append(replace(d, line=line, col=col))
+        line, col = locate_field(d.field, loaded.marks)
+        (located,) = with_origin([Problem(d.path, line, col, d.field, "")], loaded.marks, loaded.origin)
+        found.append(replace(d, path=located.path, line=line, col=col))
     return tuple(sorted(found))
+
+
+def _located(problems: list[Problem], loaded: Loaded) -> list[Problem]:
+    return with_origin(relocate(problems, loaded.marks), loaded.marks, loaded.origin)
 
 
 def _compile_all(paths: list[Path], out: Path, strict: bool = False) -> list[Compiled]:
     problems: list[Problem] = []
     results: list[Compiled] = []
     owners: dict[str, str] = {}
+    fleets: list[tuple[str, Fleet]] = []
+    placed: list[tuple[str, Loaded]] = []
     for path in paths:
         source = _display(path, out)
+        if kind_of(path) == "Fleet":
+            try:
+                fleets.append((source, load_fleet(path, source)))
+            except SpecError as exc:
+                problems.extend(exc.problems)
+            continue
         try:
             loaded = load_marked(path, source)
         except SpecError as exc:
@@ -79,12 +97,12 @@ def _compile_all(paths: list[Path], out: Path, strict: bool = False) -> list[Com
         try:
             stack, files = build(spec, source)
         except SpecError as exc:
-            problems.extend(relocate(exc.problems, loaded.marks))
+            problems.extend(_located(exc.problems, loaded))
             continue
         try:
-            diagnostics = _diagnose(stack, files, loaded.marks, strict)
+            diagnostics = _diagnose(stack, files, loaded, strict)
         except SpecError as exc:
-            problems.extend(relocate(exc.problems, loaded.marks))
+            problems.extend(_located(exc.problems, loaded))
             continue
         errors = [d.as_problem() for d in diagnostics if d.severity == "error"]
         if errors:
@@ -98,9 +116,44 @@ def _compile_all(paths: list[Path], out: Path, strict: bool = False) -> list[Com
         spec_digest = outdir.digest(loaded.raw)
         files = outdir.with_manifest(source, spec_digest, files)
         results.append(Compiled(name, source, files, tuple(spec.platforms.names()), diagnostics))
+        if spec.gitops.argocd and spec.gitops.argocd.destination:
+            placed.append((source, loaded))
+    for source, fleet in fleets:
+        problems.extend(_fleet_mismatches(fleet, placed))
+        name = fleet.metadata.name
+        if name in owners:
+            problems.append(Problem(source, 0, 0, "metadata.name", f"{name!r} is also the name of {owners[name]}"))
+            continue
+        owners[name] = source
+        files = {rel: _with_header(rel, text, source) for rel, text in fleet_emit(fleet).items()}
+        fleet_raw = Path(source).read_bytes() if Path(source).is_file() else b""
+        results.append(Compiled(name, source, outdir.with_manifest(source, outdir.digest(fleet_raw), files), (), ()))
     if problems:
         raise SpecError(problems)
     return results
+
+
+def _fleet_mismatches(fleet: Fleet, placed: list[tuple[str, Loaded]]) -> list[Problem]:
+    """Every placed stack compiled with this fleet names one of its clusters, with the same server and platform."""
+    clusters = {c.name: c for c in fleet.clusters}
+    problems = []
+    for source, loaded in placed:
+        argo = loaded.spec.gitops.argocd
+        assert argo is not None and argo.destination is not None
+        dest = argo.destination
+        cluster = clusters.get(dest.name)
+        platform = dest.platform or loaded.spec.platforms.names()[0]
+        if cluster is None:
+            why = f"cluster {dest.name!r} is not in fleet {fleet.metadata.name!r} ({', '.join(clusters)})"
+        elif (cluster.server, cluster.platform) != (dest.server, platform):
+            why = (f"fleet {fleet.metadata.name!r} has {dest.name} at {cluster.server} ({cluster.platform}), "
+                   f"this stack says {dest.server} ({platform})")
+        else:
+            continue
+        line, col = locate_field("gitops.argocd.destination.name", loaded.marks)
+        problems.extend(with_origin([Problem(source, line, col, "gitops.argocd.destination", why)],
+                                    loaded.marks, loaded.origin))
+    return problems
 
 
 def _scaffold_components(out: Path, compiled: list[Compiled]) -> list[str]:
@@ -229,12 +282,12 @@ def lint_command(specs: tuple[str, ...], strict: bool) -> None:
         try:
             stack, files = build(loaded.spec, source)
         except SpecError as exc:
-            problems.extend(relocate(exc.problems, loaded.marks))
+            problems.extend(_located(exc.problems, loaded))
             continue
         try:
-            diagnostics = _diagnose(stack, files, loaded.marks, strict)
+            diagnostics = _diagnose(stack, files, loaded, strict)
         except SpecError as exc:
-            problems.extend(relocate(exc.problems, loaded.marks))
+            problems.extend(_located(exc.problems, loaded))
             continue
         for d in diagnostics:
             count[d.severity] += 1
@@ -243,6 +296,27 @@ def lint_command(specs: tuple[str, ...], strict: bool) -> None:
         _fail(SpecError(problems))
     click.echo(f"{count['error']} errors, {count['warning']} warnings, {count['info']} notes")
     sys.exit(2 if count["error"] else 0)
+
+
+@main.command("explain")
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.argument("field")
+def explain_command(spec: str, field: str) -> None:
+    """Print FIELD's final value in SPEC and the file and line it came from (bases included)."""
+    from llmd_compile.spec.explain import explain
+
+    path = Path(spec)
+    source = _display(path, Path("out"))
+    try:
+        loaded = load_marked(path, source)
+    except SpecError as exc:
+        _fail(exc)
+        return
+    try:
+        click.echo(explain(loaded, source, field))
+    except KeyError:
+        click.echo(f"error: {source} has no field {field!r}", err=True)
+        sys.exit(2)
 
 
 @main.command("krm")

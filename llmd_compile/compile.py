@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from llmd_compile import __version__
-from llmd_compile.yamlio import YamlText
 from llmd_compile.emit import EMITTERS, Files
 from llmd_compile.errors import Problem, SpecError
 from llmd_compile.resolve import Stack, resolve
 from llmd_compile.spec.models import Spec
+from llmd_compile.yamlio import YamlText
 
 MANIFEST = ".llmd-compile.yaml"
 

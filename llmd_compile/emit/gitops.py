@@ -135,7 +135,8 @@ def children(stack: Stack, key: str, platform: str, server: str) -> dict[str, di
         source = {"repoURL": chart["repo"], "chart": chart["chart"], "targetRevision": chart["version"],
                   "helm": {"releaseName": chart["release"], "valueFiles": [f"$values/{stack_dir}/{chart['values']}"]}}
         apps[f"{10 + 10 * chart['wave']}-{chart['chart']}.yaml"] = _app(
-            stack, f"{name}-{target}-{chart['chart']}", chart["wave"], ns, [{**git, "ref": "values"}, source], name, server)
+            stack, f"{name}-{target}-{chart['chart']}", chart["wave"], ns, [{**git, "ref": "values"}, source], name,
+            server)
     apps["30-stack.yaml"] = _app(stack, f"{name}-{target}-stack", 2, ns,
                                  [{**git, "path": f"{stack_dir}/overlays/{platform}"}], name, server)
     return apps

@@ -5,33 +5,28 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from llmd_compile.spec.layers import Layered
-from llmd_compile.spec.load import undotted
-from llmd_compile.spec.models import Spec
+from llmd_compile.spec.load import Loaded, undotted
 
 
 def _value(root: Any, loc: tuple[str | int, ...]) -> tuple[bool, Any]:
     node = root
     for part in loc:
-        if (isinstance(node, dict) and isinstance(part, str) and part in node) or (isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)):
-            node = node[part]
-        elif hasattr(node, str(part)) and not isinstance(node, (dict, list)):
-            node = getattr(node, str(part))
-        else:
+        in_dict = isinstance(node, dict) and isinstance(part, str) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if not (in_dict or in_list):
             return False, None
+        node = node[part]
     return True, node
 
 
-def explain(layered: Layered, spec: Spec, field: str) -> str:
+def explain(loaded: Loaded, shown: str, field: str) -> str:
+    """Raises KeyError when the spec has no such field."""
     loc = undotted(field)
-    found, value = _value(layered.data, loc)
-    if found:
-        origin = layered.origin.get(loc, "?")
-        line, col = layered.marks.get((*loc, "<value>"), layered.marks.get(loc, (0, 0)))
-        return f"{field} = {json.dumps(value, sort_keys=True)}\n  from {origin}:{line}:{col}"
-    found, value = _value(spec, loc)
+    found, value = _value(loaded.spec.model_dump(mode="json"), loc)
     if not found:
         raise KeyError(field)
-    if hasattr(value, "model_dump"):
-        value = value.model_dump(mode="json", exclude_none=True)
-    return f"{field} = {json.dumps(value, sort_keys=True)}\n  from the spec model's default (no file sets it)"
+    shown_value = json.dumps(value, sort_keys=True)
+    if loc in loaded.marks:
+        line, col = loaded.marks.get((*loc, "<value>"), loaded.marks[loc])
+        return f"{field} = {shown_value}\n  from {loaded.origin.get(loc, shown)}:{line}:{col}"
+    return f"{field} = {shown_value}\n  from the spec model's default (no file sets it)"

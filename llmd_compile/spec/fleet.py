@@ -6,12 +6,13 @@ the fleet lists the same clusters, and the compiler checks the two agree.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError
 
 from llmd_compile.errors import SpecError
-from llmd_compile.spec.load import parse, problems_from
+from llmd_compile.spec.load import _decode, parse, problems_from, read_bounded
 from llmd_compile.spec.models import ArgoCD, DnsLabel, _Model
 
 
@@ -35,6 +36,10 @@ class Fleet(_Model):
     metadata: FleetMetadata
     gitops: FleetGitOps
     clusters: Annotated[list[FleetCluster], Field(min_length=1)]
+
+
+def load_fleet(path: Path, shown: str) -> Fleet:
+    return load_fleet_text(_decode(read_bounded(path, shown), shown), shown)
 
 
 def load_fleet_text(text: str, shown: str) -> Fleet:

@@ -13,7 +13,7 @@ import os
 import re
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from llmd_compile.catalog.hardware import DTYPE_BYTES, facts_from_config
 from llmd_compile.errors import Problem, SpecError
+from llmd_compile.spec.layers import BASE_KIND, layer
 from llmd_compile.spec.models import ModelFactsSpec, Spec
 
 MAX_BYTES = 1 << 20
@@ -312,6 +313,27 @@ def _undotted(field: str) -> Loc:
     return tuple(loc)
 
 
+undotted = _undotted
+
+
+def _head(loc: Loc, marks: Marks) -> Loc:
+    for cut in range(len(loc), -1, -1):
+        if loc[:cut] in marks:
+            return loc[:cut]
+    return ()
+
+
+def with_origin(problems: list[Problem], marks: Marks, origin: dict[Loc, str]) -> list[Problem]:
+    """Point each problem at the file its field's value came from (layered specs)."""
+    if not origin:
+        return problems
+    out = []
+    for p in problems:
+        source = origin.get(_head(_undotted(p.field), marks)) if p.field else None
+        out.append(Problem(source, p.line, p.col, p.field, p.message) if source else p)
+    return out
+
+
 def locate_field(field: str, marks: Marks) -> tuple[int, int]:
     """Line and column of a dotted field path (its deepest part present in the file)."""
     return _locate(_undotted(field), marks, unknown_key=False) if marks else (0, 0)
@@ -332,7 +354,9 @@ def relocate(problems: list[Problem], marks: Marks) -> list[Problem]:
 class Loaded:
     spec: Spec
     marks: Marks
-    raw: bytes
+    raw: bytes  # every input file's bytes (the spec and its bases), for the manifest's inputs digest
+    origin: dict[Loc, str] = field(default_factory=dict)  # layered specs: which file set each location
+    inputs: tuple[Path, ...] = ()
 
 
 def load_text_marked(text: str, path: str) -> tuple[Spec, Marks]:
@@ -351,11 +375,38 @@ def load_text(text: str, path: str) -> Spec:
 
 def load_marked(path: Path, display: str | None = None) -> Loaded:
     shown = display or str(path)
-    data = read_bounded(path, shown)
-    spec, marks = load_text_marked(_decode(data, shown), shown)
+    raw = read_bounded(path, shown)
+    data, marks = parse(_decode(raw, shown), shown)
+    origin: dict[Loc, str] = {}
+    inputs: tuple[Path, ...] = (path,)
+    if isinstance(data, dict) and "extends" in data:
+        layered = layer(path, shown, parse, lambda p, s: _decode(read_bounded(p, s), s))
+        data, marks, origin, inputs = layered.data, layered.marks, layered.origin, tuple(layered.inputs)
+        raw = b"\0".join(p.as_posix().encode() + b"\0" + p.read_bytes() for p in inputs)
+    if not isinstance(data, dict):
+        raise SpecError.one(shown, "", "a stack spec is a mapping (apiVersion, kind, metadata, ...)", 1, 1)
+    if data.get("kind") == BASE_KIND:
+        line, col = marks.get(("kind", "<value>"), (1, 1))
+        raise SpecError.one(shown, "kind", "a StackBase is only meant to be extended; compile the specs that "
+                            "extend it", line, col)
+    try:
+        spec = Spec.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(with_origin(problems_from(exc, marks, shown), marks, origin)) from None
     if spec.model.config and spec.model.facts is None:
         spec = _with_config_facts(spec, path.parent, shown, marks)
-    return Loaded(spec, marks, data)
+    return Loaded(spec, marks, raw, origin, inputs)
+
+
+def kind_of(path: Path) -> str | None:
+    """The top-level kind of a YAML file, without parsing it (directory expansion: skip bases, find fleets)."""
+    try:
+        with open(path, "rb") as handle:  # bounded: `llmd-compile /dev/zero` must not read forever
+            head = handle.read(MAX_BYTES).decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    match = re.search(r"^kind:[ \t]*([A-Za-z]+)[ \t]*(#.*)?$", head, re.MULTILINE)
+    return match.group(1) if match else None
 
 
 def _with_config_facts(spec: Spec, base: Path, shown: str, marks: Marks) -> Spec:

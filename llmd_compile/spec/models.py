@@ -368,6 +368,8 @@ class Checks(_Model):
 class Spec(_Model):
     apiVersion: Literal["llmd-compile/v1alpha1"]
     kind: Literal["Stack"]
+    # Base specs merged first (relative paths; see README "Layering"). The loader applies them.
+    extends: str | list[str] | None = None
     metadata: Metadata
     # A version set an llm-d release shipped; charts/images pinned below override it.
     release: Literal["seed", "v0.3.0", "v0.4.0", "v0.6"] | None = None

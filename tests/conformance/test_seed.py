@@ -285,7 +285,8 @@ def test_argocd_application(platform: str, seed_root: Path, stack_dir: Path, raw
         assert ref == f"${values_source['ref']}"
         assert rel.endswith(VALUES_FILE[chart])
         assert (seed_root / rel).is_file(), rel  # relative to the repository root
-    (overlay,) = [s for app in apps for s in app["spec"]["sources"] if s.get("path", "").endswith(f"overlays/{platform}")]
+    (overlay,) = [s for app in apps for s in app["spec"]["sources"]
+                  if s.get("path", "").endswith(f"overlays/{platform}")]
     assert (seed_root / overlay["path"] / "kustomization.yaml").is_file()
     # Sync waves: what a later object needs exists first (CRDs, control plane, Gateway, pool, PVC+route, servers).
     wave = {app["metadata"]["name"]: int(app["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"])

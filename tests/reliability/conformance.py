@@ -12,7 +12,10 @@ import functools
 import json
 from typing import Any
 
-from conformance import oracles as o
+try:  # tests/ is a package
+    from ..conformance import oracles as o
+except ImportError:  # tests/ on sys.path (rootdir-relative imports)
+    from conformance import oracles as o  # type: ignore[no-redef]
 from ruamel.yaml import YAML
 
 from llmd_compile.resolve import Stack

@@ -327,6 +327,12 @@ CASES: tuple[Case, ...] = (
          ("16:9: model.name: String should match pattern",)),
     Case("benchmark namespace ../", edit("    turns: 3", "    turns: 3\n    namespace: ../x"),
          ("61:16: benchmark.guidellm.namespace: String should match pattern",)),
+    Case("extends an absolute path", edit("kind: Stack\n", "kind: Stack\nextends: /etc/passwd\n"),
+         ("8:10: extends: each base is a relative path to a spec file",)),
+    Case("extends a missing file", edit("kind: Stack\n", "kind: Stack\nextends: ../nowhere/base.yaml\n"),
+         ("8:10: extends: base ../nowhere/base.yaml not found",)),
+    Case("extends itself", edit("kind: Stack\n", "kind: Stack\nextends: [bad.yaml]\n"),
+         ("8:11: extends[0]: extends cycle: bad.yaml -> bad.yaml",)),
     # --- inline secrets where a reference belongs -------------------------------------------------------------
     Case("token instead of a Secret reference", edit("  tokenSecret:\n    name: llm-d-hf-token\n    key: HF_TOKEN\n",
                                                       f"  tokenSecret: {HF}\n"),

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import re
+import resource
+import subprocess
 import time
 from pathlib import Path
 
@@ -97,15 +99,23 @@ def test_corpus_size() -> None:
     assert len({c.id for c in hostile.CASES}) == len(hostile.CASES)
 
 
-def test_unreadable_and_endless_inputs(repo: Path) -> None:
-    """Not a file, a directory, a device that never ends: each a located error, nothing read unbounded."""
+def _address_space(limit: int) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+@pytest.mark.parametrize(("target", "message"), [
+    ("specs/missing.yaml", "cannot read"), ("/dev/zero", "file is more than 1048576 bytes"),
+    ("/dev/urandom", "file is more than 1048576 bytes")])
+def test_unreadable_and_endless_inputs(repo: Path, target: str, message: str) -> None:
+    """A missing file, devices that never end: a clear error; nothing read past 1 MiB. A real process with 2 GB of
+    address space, so a regression fails here instead of eating the machine's memory."""
     before = harness.snapshot(repo / "out")
-    for target, message in (("specs/missing.yaml", "cannot read"), ("/dev/zero", "file is more than 1048576 bytes"),
-                            ("/dev/urandom", "file is more than 1048576 bytes")):
-        started = time.perf_counter()
-        result = CliRunner().invoke(main, [target])
-        assert result.exit_code == 2 and message in result.stderr, result.stderr
-        assert time.perf_counter() - started < BUDGET_S
+    started = time.perf_counter()
+    proc = subprocess.run([*harness.CLI, target], cwd=repo, capture_output=True, text=True, timeout=30, check=False,
+                          preexec_fn=lambda: _address_space(2 << 30))
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    assert time.perf_counter() - started < BUDGET_S + 1  # startup included
     assert harness.snapshot(repo / "out") == before
 
 

@@ -1,8 +1,8 @@
 """Crashes during the write: every stack directory is the complete old tree or the complete new tree.
 
-* A real `llmd-compile` process writing a generated fleet (60 stacks by default, 200 in the large run) is killed with SIGKILL at
-  points spread over its write phase (after a given number of stacks reported, plus a random sub-delay);
-  after each kill every stack is checked, and the next run (which recovers) is killed again further on.
+* A real `llmd-compile` process writing a generated fleet (60 stacks by default, 200 in the large run) is killed
+  with SIGKILL at points spread over its write phase (after a given number of stacks reported, plus a random
+  sub-delay); after each kill every stack is checked, and the next run (which recovers) is killed further on.
 * In-process, for a small fleet, the write is forked and the child dies (os._exit, no cleanup) right before
   its k-th file-system call, for every k (`_exchange` real, and forced to the two-rename fallback).
 

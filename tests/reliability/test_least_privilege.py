@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conformance import oracles as o
 
 from llmd_compile.spec.models import Spec
 
 from . import harness, scc
+from .conformance import o
 
 GOOD_POD: dict[str, Any] = {
     "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},

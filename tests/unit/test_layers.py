@@ -54,8 +54,10 @@ def test_provenance_points_at_the_file_that_set_the_value(tmp_path: Path) -> Non
 ERRORS = [
     ("cycle", {"a.yaml": "extends: stack.yaml\n", "stack.yaml": "extends: a.yaml\n"},
      "a.yaml:1:10: extends: extends cycle: stack.yaml -> a.yaml -> stack.yaml"),
-    ("self", {"stack.yaml": "extends: stack.yaml\n"}, "stack.yaml:1:10: extends: extends cycle: stack.yaml -> stack.yaml"),
-    ("missing base", {"stack.yaml": "v: 1\nextends: nope.yaml\n"}, "stack.yaml:2:10: extends: base nope.yaml not found"),
+    ("self", {"stack.yaml": "extends: stack.yaml\n"},
+     "stack.yaml:1:10: extends: extends cycle: stack.yaml -> stack.yaml"),
+    ("missing base", {"stack.yaml": "v: 1\nextends: nope.yaml\n"},
+     "stack.yaml:2:10: extends: base nope.yaml not found"),
     ("missing base in list", {"stack.yaml": "extends:\n  - nope.yaml\n"},
      "stack.yaml:2:5: extends[0]: base nope.yaml not found"),
     ("absolute base", {"stack.yaml": "extends: /etc/passwd\n"},
