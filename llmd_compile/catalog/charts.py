@@ -134,8 +134,9 @@ MODELSERVICE: Mapping[str, ModelServiceChart] = MappingProxyType({
     # v0.3.0 "Remove gaie (#145)": routing is {proxy, servicePort}; labels become modelArtifacts.labels.
     "v0.3.0": ModelServiceChart("v0.3.0", serving_label="llm-d.ai/inferenceServing", custom_labels=False,
                                 lws_size=None),
+    # v0.3.8's schema has decode.nodeSelector closed with no properties ({} only): use extraConfig there.
     "v0.3.8": ModelServiceChart("v0.3.8", serving_label="llm-d.ai/inferenceServing", custom_labels=False,
-                                has_node_selector=True, lws_size=None),
+                                lws_size=None),
     "v0.4.5": ModelServiceChart("v0.4.5", accelerator_types=ACCELERATORS_V045, has_node_selector=True,
                                 dra_types=DRA_V04),
     "v0.4.9": ModelServiceChart("v0.4.9", accelerator_types=ACCELERATORS_V045, has_node_selector=True,

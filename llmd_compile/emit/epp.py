@@ -14,6 +14,7 @@ from llmd_compile.check.plugins import CONFIG_KIND, api_versions, check_config, 
 from llmd_compile.emit import disagg, precise
 from llmd_compile.errors import Problem, SpecError
 from llmd_compile.resolve import Stack
+from llmd_compile.spec.models import token_paths
 
 CONFIG_FILE = "epp-config.yaml"  # key under inferencepool pluginsCustomConfig
 PROFILE = "default"
@@ -100,6 +101,10 @@ def _raw(stack: Stack, raw: dict[str, Any]) -> dict[str, Any]:
 def endpoint_picker_config(stack: Stack) -> dict[str, Any]:
     raw = stack.spec.scheduler.endpointPickerConfig
     if raw is not None:
+        leaks = token_paths(raw, RAW)
+        if leaks:
+            raise SpecError([Problem(stack.source, 0, 0, path, "looks like a secret token; reference a Secret "
+                                     "(model.tokenSecret) instead") for path in leaks])
         return _raw(stack, raw)
     config = _from_intent(stack)
     # What we generate must pass the same registry check as a hand-written config; a failure is our bug.

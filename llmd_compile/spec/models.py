@@ -44,7 +44,10 @@ Quantity = Annotated[str, Field(pattern=QUANTITY)]
 Image = Annotated[str, Field(pattern=IMAGE, max_length=255)]
 
 # Names that look like tokens; a spec carries references to secrets, never their values.
-_TOKEN_LIKE = re.compile(r"(hf_[A-Za-z0-9]{20,}|ghp_[A-Za-z0-9]{20,}|sk-[A-Za-z0-9]{20,}|eyJ[A-Za-z0-9_-]{20,})")
+_TOKEN_LIKE = re.compile(
+    r"(hf_[A-Za-z0-9]{20,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,}"
+    r"|sk-[A-Za-z0-9_-]{20,}|eyJ[A-Za-z0-9_-]{20,}|(AKIA|ASIA)[0-9A-Z]{16}|xox[abposr]-[A-Za-z0-9-]{10,}"
+    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----)")
 
 
 class _Model(BaseModel):
@@ -55,6 +58,17 @@ def _reject_token(value: str) -> str:
     if _TOKEN_LIKE.search(value):
         raise ValueError("looks like a secret token; reference a Secret (model.tokenSecret) instead")
     return value
+
+
+def token_paths(value: Any, at: str) -> list[str]:
+    """Dotted paths of token-like strings inside free-form data (e.g. the EndpointPickerConfig escape hatch)."""
+    if isinstance(value, str):
+        return [at] if _TOKEN_LIKE.search(value) else []
+    if isinstance(value, dict):
+        return [p for key, item in value.items() for p in token_paths(item, f"{at}.{key}")]
+    if isinstance(value, list):
+        return [p for i, item in enumerate(value) for p in token_paths(item, f"{at}[{i}]")]
+    return []
 
 
 class Metadata(_Model):
@@ -139,6 +153,12 @@ class Accelerator(_Model):
     # pods without any accelerator (a CPU-only cluster).
     vendor: Literal["nvidia", "amd", "google", "intel", "intel-gaudi", "cpu", "simulated"] = "nvidia"
     model: Annotated[str, Field(min_length=1, max_length=63)]
+
+    @field_validator("model")
+    @classmethod
+    def _model_no_token(cls, value: str) -> str:
+        return _reject_token(value)
+
     # Google TPU slice topology (e.g. 2x4): the GKE node selector cloud.google.com/gke-tpu-topology.
     topology: Annotated[str, Field(pattern=r"^[1-9][0-9]{0,2}(x[1-9][0-9]{0,2}){1,2}$")] | None = None
     nodeAffinity: NodeAffinity | None = None
@@ -347,6 +367,19 @@ class ArgoCD(_Model):
     namespace: DnsLabel = "argocd"
     # Set for stacks placed by a fleet's ApplicationSet (see `kind: Fleet`); default: this cluster.
     destination: Destination | None = None
+
+    @field_validator("repoURL")
+    @classmethod
+    def _no_credentials(cls, value: str) -> str:
+        if re.match(r"^[a-z+]+://[^/@]+@", value):
+            raise ValueError("carries credentials (user@ or user:password@); Argo CD reads them from a repository "
+                             "Secret, never from git")
+        return _reject_token(value)
+
+    @field_validator("targetRevision")
+    @classmethod
+    def _revision_no_token(cls, value: str) -> str:
+        return _reject_token(value)
 
     @field_validator("path")
     @classmethod

@@ -348,20 +348,12 @@ CASES: tuple[Case, ...] = (
     Case("credentials in the repository URL",
          edit("repoURL: https://github.com/example/llm-d-gitops.git",
               f"repoURL: https://bot:{GH}@github.com/example/llm-d-gitops.git"),
-         ("67:14: gitops.argocd.repoURL:",),
-         xfail="llmd_compile/spec/models.py ArgoCD.repoURL takes user:password@ and token-shaped values; they reach "
-               "argocd/*.yaml in git"),
+         ("67:14: gitops.argocd.repoURL:",)),
     Case("token as the target revision", edit("targetRevision: main", f"targetRevision: {GH}"),
-         ("68:21: gitops.argocd.targetRevision:",),
-         xfail="llmd_compile/spec/models.py ArgoCD.targetRevision is free text without _reject_token; the token "
-               "reaches argocd/*.yaml in git"),
+         ("68:21: gitops.argocd.targetRevision:",)),
     Case("token as the accelerator model", edit("model: H100", f"model: {HF[:40]}"),
-         ("27:10: accelerator.model:",),
-         xfail="llmd_compile/spec/models.py Accelerator.model is free text without _reject_token; the token reaches "
-               "the stack README in git"),
-    Case("AWS access key in env", env("AKIAIOSFODNN7EXAMPLE"), ("35:3: decode.env: looks like a secret token",),
-         xfail="llmd_compile/spec/models.py _TOKEN_LIKE knows hf_/ghp_/sk-/eyJ only (no AKIA, github_pat_, glpat-, "
-               "xox*-, PEM keys); such values reach values/modelservice.yaml in git"),
+         ("27:10: accelerator.model:",)),
+    Case("AWS access key in env", env("AKIAIOSFODNN7EXAMPLE"), ("35:3: decode.env: looks like a secret token",)),
     Case("token in the EndpointPickerConfig escape hatch",
          edit("  scorers:\n    queue: 1.0\n  picker: max-score\n",
               "  endpointPickerConfig:\n    plugins:\n      - type: single-profile-handler\n"
@@ -369,9 +361,7 @@ CASES: tuple[Case, ...] = (
               f"      - type: prefill-header-handler\n        parameters: {{prefillProfile: {HF}}}\n"
               "    schedulingProfiles:\n      - name: default\n"
               "        plugins: [{pluginRef: queue-scorer, weight: 1}, {pluginRef: max-score-picker}]\n"),
-         ("47:35: scheduler.endpointPickerConfig",),
-         xfail="llmd_compile/spec/models.py Scheduler.endpointPickerConfig is not scanned by _reject_token: a "
-               "token-shaped string parameter reaches values/inferencepool.yaml and epp/ in git"),
+         ("47:38: scheduler.endpointPickerConfig.plugins[3].parameters.prefillProfile: looks like a secret",)),
     # --- YAML 1.1 traps a YAML 1.2 reader does not take for strings ---------------------------------------------
     Case("0755 as an env value", env("0755"), ("36:15: decode.env.SOME_VAR: Input should be a valid string",)),
     Case("1e3 as an env value", env("1e3"), ("36:15: decode.env.SOME_VAR: Input should be a valid string",)),

@@ -176,10 +176,6 @@ def _known(error: str) -> bool:
     return TPU_SELECTOR in error and _tpu_selector_still_refused()
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "llmd_compile/emit/modelservice.py writes decode/prefill.nodeSelector (cloud.google.com/gke-tpu-accelerator, "
-    "-topology) for llm-d-modelservice v0.3.8, whose values.schema.json closes nodeSelector (additionalProperties: "
-    "false, no properties): Helm refuses the values. Found by test_artifacts_pass_the_upstream_oracles"))
 def test_tpu_node_selector_fits_the_chart_schema() -> None:
     o.shared()
     assert tpu_probe_errors() == []
