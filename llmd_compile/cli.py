@@ -7,23 +7,25 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from llmd_compile import __version__, check, outdir
-from llmd_compile.check import Diagnostic
-from llmd_compile.check.artifacts import Artifacts
-from llmd_compile.compile import _with_header, build
-from llmd_compile.emit.fleet import emit as fleet_emit
-from llmd_compile.emit.kustomize import user_component_kustomization
+from llmd_compile import __version__, cache, outdir
 from llmd_compile.errors import Problem, SpecError
-from llmd_compile.resolve import Stack
-from llmd_compile.spec.fleet import Fleet, load_fleet
-from llmd_compile.spec.layers import BASE_KIND
-from llmd_compile.spec.load import Loaded, kind_of, load_marked, locate_field, relocate, with_origin
+from llmd_compile.spec.layers import BASE_KIND, kind_of
 from llmd_compile.yamlio import dump
+
+if TYPE_CHECKING:
+    from llmd_compile.check import Diagnostic
+    from llmd_compile.resolve import Stack
+    from llmd_compile.spec.fleet import Fleet
+    from llmd_compile.spec.load import Loaded
+
+# Heavy modules (pydantic models, emitters, checks) are imported inside the functions that need them, so a run
+# whose stacks are all unchanged (pre-commit, --check) answers from the cache without loading them.
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 
@@ -35,6 +37,8 @@ class Compiled:
     files: dict[str, str]
     platforms: tuple[str, ...]
     diagnostics: tuple[Diagnostic, ...]
+    spec_path: Path | None = None
+    inputs: tuple[Path, ...] = field(default_factory=tuple)
 
 
 def _display(path: Path, out: Path) -> str:
@@ -62,6 +66,10 @@ def _expand(paths: tuple[str, ...]) -> list[Path]:
 
 
 def _diagnose(stack: Stack, files: dict[str, str], loaded: Loaded, strict: bool) -> tuple[Diagnostic, ...]:
+    from llmd_compile import check
+    from llmd_compile.check.artifacts import Artifacts
+    from llmd_compile.spec.load import locate_field, with_origin
+
     found = []
     for d in check.run(Artifacts(stack, files), strict=strict):
         line, col = locate_field(d.field, loaded.marks)
@@ -71,20 +79,28 @@ def _diagnose(stack: Stack, files: dict[str, str], loaded: Loaded, strict: bool)
 
 
 def _located(problems: list[Problem], loaded: Loaded) -> list[Problem]:
+    from llmd_compile.spec.load import relocate, with_origin
+
     return with_origin(relocate(problems, loaded.marks), loaded.marks, loaded.origin)
 
 
-def _compile_all(paths: list[Path], out: Path, strict: bool = False) -> list[Compiled]:
+def _compile_all(paths: list[Path], out: Path, strict: bool = False,
+                 taken: dict[str, str] | None = None) -> list[Compiled]:
+    from llmd_compile.compile import _with_header, build
+    from llmd_compile.emit.fleet import emit as fleet_emit
+    from llmd_compile.spec.fleet import load_fleet
+    from llmd_compile.spec.load import load_marked
+
     problems: list[Problem] = []
     results: list[Compiled] = []
-    owners: dict[str, str] = {}
-    fleets: list[tuple[str, Fleet]] = []
+    owners: dict[str, str] = dict(taken or {})
+    fleets: list[tuple[str, Fleet, Path]] = []
     placed: list[tuple[str, Loaded]] = []
     for path in paths:
         source = _display(path, out)
         if kind_of(path) == "Fleet":
             try:
-                fleets.append((source, load_fleet(path, source)))
+                fleets.append((source, load_fleet(path, source), path))
             except SpecError as exc:
                 problems.extend(exc.problems)
             continue
@@ -115,10 +131,11 @@ def _compile_all(paths: list[Path], out: Path, strict: bool = False) -> list[Com
         owners[name] = source
         spec_digest = outdir.digest(loaded.raw)
         files = outdir.with_manifest(source, spec_digest, files)
-        results.append(Compiled(name, source, files, tuple(spec.platforms.names()), diagnostics))
+        results.append(Compiled(name, source, files, tuple(spec.platforms.names()), diagnostics, path,
+                                loaded.inputs))
         if spec.gitops.argocd and spec.gitops.argocd.destination:
             placed.append((source, loaded))
-    for source, fleet in fleets:
+    for source, fleet, fleet_path in fleets:
         problems.extend(_fleet_mismatches(fleet, placed))
         name = fleet.metadata.name
         if name in owners:
@@ -126,8 +143,9 @@ def _compile_all(paths: list[Path], out: Path, strict: bool = False) -> list[Com
             continue
         owners[name] = source
         files = {rel: _with_header(rel, text, source) for rel, text in fleet_emit(fleet).items()}
-        fleet_raw = Path(source).read_bytes() if Path(source).is_file() else b""
-        results.append(Compiled(name, source, outdir.with_manifest(source, outdir.digest(fleet_raw), files), (), ()))
+        fleet_raw = fleet_path.read_bytes()
+        results.append(Compiled(name, source, outdir.with_manifest(source, outdir.digest(fleet_raw), files), (), (),
+                                fleet_path, (fleet_path,)))
     if problems:
         raise SpecError(problems)
     return results
@@ -135,6 +153,8 @@ def _compile_all(paths: list[Path], out: Path, strict: bool = False) -> list[Com
 
 def _fleet_mismatches(fleet: Fleet, placed: list[tuple[str, Loaded]]) -> list[Problem]:
     """Every placed stack compiled with this fleet names one of its clusters, with the same server and platform."""
+    from llmd_compile.spec.load import locate_field, with_origin
+
     clusters = {c.name: c for c in fleet.clusters}
     problems = []
     for source, loaded in placed:
@@ -157,6 +177,8 @@ def _fleet_mismatches(fleet: Fleet, placed: list[tuple[str, Loaded]]) -> list[Pr
 
 
 def _scaffold_components(out: Path, compiled: list[Compiled]) -> list[str]:
+    from llmd_compile.emit.kustomize import user_component_kustomization
+
     created = []
     for platform in sorted({p for c in compiled for p in c.platforms}):
         root = out.resolve().parent
@@ -209,8 +231,24 @@ def compile_command(specs: tuple[str, ...], out_dir: str, check: bool, show_diff
                     fail_on_change: bool) -> None:
     """Compile SPEC files (or directories of specs) into OUT/<stack>/."""
     out = Path(out_dir)
+    paths = _expand(specs)
+    tool = cache.tool_digest()
+    memo = cache.load(out)
+    known: dict[Path, str] = {}
+    if not show_diff:
+        for path in paths:
+            name = cache.fresh(memo, tool, path, out)
+            if name is not None:
+                known[path] = name
+        if len(known) < len(paths) and any(kind_of(p) == "Fleet" for p in paths):
+            known = {}  # a fleet cross-checks all its stacks: compile them together
+    for name in sorted(known.values()):
+        click.echo(f"{name}: up to date")
+    stale = [p for p in paths if p not in known]
+    if not stale:
+        return
     try:
-        compiled = _compile_all(_expand(specs), out, strict)
+        compiled = _compile_all(stale, out, strict, {name: _display(p, out) for p, name in known.items()})
     except SpecError as exc:
         _fail(exc)
         return
@@ -219,7 +257,7 @@ def compile_command(specs: tuple[str, ...], out_dir: str, check: bool, show_diff
             if d.severity == "warning":
                 click.echo(str(d), err=True)
     if check or show_diff:
-        _check(out, compiled, show_diff)
+        _check(out, compiled, show_diff, memo, tool)
         return
     wrote = False
     try:
@@ -227,12 +265,18 @@ def compile_command(specs: tuple[str, ...], out_dir: str, check: bool, show_diff
             for created in _scaffold_components(out, compiled):
                 wrote = True
                 click.echo(f"created user component {created} (yours from now on)")
-            for item in compiled:
-                changed = outdir.write(out, item.name, item.files)
-                wrote = wrote or bool(changed)
+            by_name = {item.name: item for item in compiled}
+
+            def landed(name: str, changed: list[str]) -> None:
+                item = by_name[name]
                 unchanged = len(item.files) - len([c for c in changed if c in item.files])
                 state = f"{len(changed)} changed, {unchanged} unchanged" if changed else "up to date"
-                click.echo(f"{item.name}: {state}")
+                click.echo(f"{name}: {state}")
+                _remember(memo, tool, out, item)
+
+            written = outdir.write_many(out, {item.name: item.files for item in compiled}, landed)
+            wrote = wrote or any(written.values())
+            cache.save(out, memo)
     except SpecError as exc:
         _fail(exc)
     except OSError as exc:
@@ -243,7 +287,12 @@ def compile_command(specs: tuple[str, ...], out_dir: str, check: bool, show_diff
         sys.exit(1)
 
 
-def _check(out: Path, compiled: list[Compiled], show_diff: bool) -> None:
+def _remember(memo: dict[str, object], tool: str, out: Path, item: Compiled) -> None:
+    if item.spec_path is not None and item.inputs:
+        cache.record(memo, tool, item.spec_path, list(item.inputs), out, item.name, item.files)
+
+
+def _check(out: Path, compiled: list[Compiled], show_diff: bool, memo: dict[str, object], tool: str) -> None:
     dirty = False
     for item in compiled:
         stack_dir = out / item.name
@@ -260,6 +309,9 @@ def _check(out: Path, compiled: list[Compiled], show_diff: bool) -> None:
         dirty = dirty or bool(drift)
         if not drift:
             click.echo(f"{item.name}: up to date")
+            _remember(memo, tool, out, item)
+    if not show_diff and out.is_dir():
+        cache.save(out, memo)
     if dirty and not show_diff:
         click.echo("out of date: run llmd-compile on these specs and commit the result", err=True)
     sys.exit(1 if dirty else 0)
@@ -270,6 +322,9 @@ def _check(out: Path, compiled: list[Compiled], show_diff: bool) -> None:
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 def lint_command(specs: tuple[str, ...], strict: bool) -> None:
     """Run every check on SPEC files and print all diagnostics (info included); write nothing."""
+    from llmd_compile.compile import build
+    from llmd_compile.spec.load import load_marked
+
     problems: list[Problem] = []
     count = {"error": 0, "warning": 0, "info": 0}
     for path in _expand(specs):
@@ -304,6 +359,7 @@ def lint_command(specs: tuple[str, ...], strict: bool) -> None:
 def explain_command(spec: str, field: str) -> None:
     """Print FIELD's final value in SPEC and the file and line it came from (bases included)."""
     from llmd_compile.spec.explain import explain
+    from llmd_compile.spec.load import load_marked
 
     path = Path(spec)
     source = _display(path, Path("out"))

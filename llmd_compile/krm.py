@@ -29,7 +29,7 @@ SOURCE = "functionConfig"
 def _spec_data(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """The spec without KRM bookkeeping (annotations live on the function config, not in our schema)."""
     data = copy.deepcopy(config)
-    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    metadata: dict[str, Any] = data["metadata"] if isinstance(data.get("metadata"), dict) else {}
     annotations = metadata.pop("annotations", None) or {}
     metadata.pop("labels", None)
     return data, {str(k): str(v) for k, v in annotations.items()}

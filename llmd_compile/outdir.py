@@ -15,14 +15,13 @@ import fcntl
 import hashlib
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from llmd_compile import yamlio
-from llmd_compile.compile import MANIFEST, header
 from llmd_compile.errors import SpecError
-from llmd_compile.spec.load import parse, read_bounded
+from llmd_compile.headers import MANIFEST, header
 
 LOCK = ".llmd-compile.lock"
 _RENAME_EXCHANGE = 2
@@ -48,6 +47,8 @@ def with_manifest(source: str, inputs_digest: str, files: dict[str, str]) -> dic
 
 def owned(stack_dir: Path) -> set[str]:
     """Paths the previous compile produced (from its manifest), manifest included."""
+    from llmd_compile.spec.load import parse, read_bounded  # lazy: a no-op run never needs the parser
+
     path = stack_dir / MANIFEST
     if _linked(stack_dir, MANIFEST) or not path.is_file():
         return set()
@@ -165,9 +166,11 @@ def write(out: Path, name: str, files: dict[str, str]) -> list[str]:
     return write_many(out, {name: files})[name]
 
 
-def write_many(out: Path, stacks: dict[str, dict[str, str]]) -> dict[str, list[str]]:
+def write_many(out: Path, stacks: dict[str, dict[str, str]],
+               done: Callable[[str, list[str]], None] | None = None) -> dict[str, list[str]]:
     """Write several stacks: build every changed one beside its directory, make the new trees durable with one
-    filesystem sync, then swap each in atomically. A crash leaves each stack the complete old or new tree."""
+    filesystem sync, then swap each in atomically (`done` hears of each stack as it lands). A failure before
+    the swaps changes nothing; a crash at any point leaves each stack the complete old or new tree."""
     changed: dict[str, list[str]] = {}
     prepared: list[str] = []
     try:
@@ -177,8 +180,11 @@ def write_many(out: Path, stacks: dict[str, dict[str, str]]) -> dict[str, list[s
                 prepared.append(name)
         if prepared:
             _sync(out)  # one syncfs instead of an fsync per file and directory: same durability before the swaps
-        for name in prepared:
-            _swap(out, name)
+        for name in stacks:
+            if changed[name]:
+                _swap(out, name)
+            if done is not None:
+                done(name, changed[name])
     except BaseException:
         for name in stacks:
             recover(out, name)

@@ -131,12 +131,13 @@ def children(stack: Stack, key: str, platform: str, server: str) -> dict[str, di
             source["helm"]["valuesObject"] = dict(chart.values)
         apps[f"0{i + 1}-{chart.release}.yaml"] = _app(stack, f"{name}-{target}-{chart.release}", -2 + min(i, 1),
                                                       chart.namespace, [source], f"{name}-prereqs", server)
-    for chart in _charts(stack):
-        source = {"repoURL": chart["repo"], "chart": chart["chart"], "targetRevision": chart["version"],
-                  "helm": {"releaseName": chart["release"], "valueFiles": [f"$values/{stack_dir}/{chart['values']}"]}}
-        apps[f"{10 + 10 * chart['wave']}-{chart['chart']}.yaml"] = _app(
-            stack, f"{name}-{target}-{chart['chart']}", chart["wave"], ns, [{**git, "ref": "values"}, source], name,
-            server)
+    for release in _charts(stack):
+        source = {"repoURL": release["repo"], "chart": release["chart"], "targetRevision": release["version"],
+                  "helm": {"releaseName": release["release"],
+                           "valueFiles": [f"$values/{stack_dir}/{release['values']}"]}}
+        apps[f"{10 + 10 * release['wave']}-{release['chart']}.yaml"] = _app(
+            stack, f"{name}-{target}-{release['chart']}", release["wave"], ns, [{**git, "ref": "values"}, source],
+            name, server)
     apps["30-stack.yaml"] = _app(stack, f"{name}-{target}-stack", 2, ns,
                                  [{**git, "path": f"{stack_dir}/overlays/{platform}"}], name, server)
     return apps
@@ -208,7 +209,7 @@ def oci_repositories(stack: Stack) -> list[dict[str, Any]]:
 
 
 def emit(stack: Stack) -> dict[str, str]:
-    files = {"helmfile.yaml": yamlio.dump(helmfile(stack))}
+    files: dict[str, str] = {"helmfile.yaml": yamlio.dump(helmfile(stack))}
     if _control_plane(stack):
         files["prereqs/helmfile.yaml"] = yamlio.dump(prereqs_helmfile(stack))
     argo = stack.spec.gitops.argocd

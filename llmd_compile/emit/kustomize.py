@@ -129,7 +129,7 @@ def _overlay(stack: Stack, platform: str) -> tuple[dict[str, Any], dict[str, dic
 
 def emit(stack: Stack) -> dict[str, str]:
     resources = base_resources(stack)
-    files = {f"base/{name}": yamlio.dump(doc) for name, doc in resources.items()}
+    files: dict[str, str] = {f"base/{name}": yamlio.dump(doc) for name, doc in resources.items()}
     files["base/kustomization.yaml"] = yamlio.dump({
         "apiVersion": KUSTOMIZE_API,
         "kind": "Kustomization",

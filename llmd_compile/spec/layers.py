@@ -11,6 +11,7 @@ be complete. Every value remembers the file and line it came from (`llmd-compile
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from llmd_compile.errors import SpecError
 Loc = tuple[str | int, ...]
 Mark = tuple[int, int]
 BASE_KIND = "StackBase"
+_MAX_HEAD = 1 << 20
 
 
 @dataclass
@@ -54,7 +56,7 @@ def merge(base: Layered, data: dict[str, Any], marks: dict[Loc, Mark], shown: st
     """Merge `data` (one file's mapping at `loc`) over the base mapping at the same place."""
     target: dict[str, Any] = base.data
     for part in loc:
-        target = target[part]
+        target = target[str(part)]
     for key, value in data.items():
         here = (*loc, key)
         if value is None:
@@ -121,3 +123,14 @@ def layer(path: Path, shown: str, parse: Any, read: Any, chain: tuple[Path, ...]
     merge(result, own, marks, shown, ())
     result.inputs.append(resolved)
     return result
+
+
+def kind_of(path: Path) -> str | None:
+    """The top-level kind of a YAML file, without parsing it (directory expansion: skip bases, find fleets)."""
+    try:
+        with open(path, "rb") as handle:  # bounded: `llmd-compile /dev/zero` must not read forever
+            head = handle.read(_MAX_HEAD).decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    match = re.search(r"^kind:[ \t]*([A-Za-z]+)[ \t]*(#.*)?$", head, re.MULTILINE)
+    return match.group(1) if match else None

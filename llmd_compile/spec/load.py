@@ -33,7 +33,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from llmd_compile.catalog.hardware import DTYPE_BYTES, facts_from_config
 from llmd_compile.errors import Problem, SpecError
-from llmd_compile.spec.layers import BASE_KIND, layer
+from llmd_compile.spec.layers import BASE_KIND, kind_of, layer  # noqa: F401  (kind_of: re-exported)
 from llmd_compile.spec.models import ModelFactsSpec, Spec
 
 MAX_BYTES = 1 << 20
@@ -398,17 +398,6 @@ def load_marked(path: Path, display: str | None = None) -> Loaded:
     return Loaded(spec, marks, raw, origin, inputs)
 
 
-def kind_of(path: Path) -> str | None:
-    """The top-level kind of a YAML file, without parsing it (directory expansion: skip bases, find fleets)."""
-    try:
-        with open(path, "rb") as handle:  # bounded: `llmd-compile /dev/zero` must not read forever
-            head = handle.read(MAX_BYTES).decode("utf-8", errors="replace")
-    except OSError:
-        return None
-    match = re.search(r"^kind:[ \t]*([A-Za-z]+)[ \t]*(#.*)?$", head, re.MULTILINE)
-    return match.group(1) if match else None
-
-
 def _with_config_facts(spec: Spec, base: Path, shown: str, marks: Marks) -> Spec:
     """Read model.config (a local config.json) into model.facts. Never fetches anything."""
     assert spec.model.config is not None
@@ -425,7 +414,7 @@ def _with_config_facts(spec: Spec, base: Path, shown: str, marks: Marks) -> Spec
     except (ValueError, KeyError, TypeError) as exc:
         raise SpecError.one(shown, "model.config", f"not a usable config.json: {exc}", line, col) from None
     dtype = next((k for k, v in DTYPE_BYTES.items() if v == facts.bytes_per_param), "bfloat16")
-    model_facts = ModelFactsSpec(parameters=facts.parameters, dtype=dtype,  # type: ignore[arg-type]
+    model_facts = ModelFactsSpec(parameters=facts.parameters, dtype=dtype,
                                  attentionHeads=facts.attention_heads, gated=False)
     return spec.model_copy(update={"model": spec.model.model_copy(update={"facts": model_facts})})
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from llmd_compile.compile import compile_spec
-from llmd_compile.spec import Spec, load
+from llmd_compile.spec.load import load
+from llmd_compile.spec.models import Spec
 
 REPO = Path(__file__).resolve().parents[2]
 SEED_SOURCE = "specs/h100.yaml"  # as the CLI writes it into headers when run from the repo root

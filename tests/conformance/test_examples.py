@@ -23,7 +23,7 @@ from ruamel.yaml import YAML
 from llmd_compile import check
 from llmd_compile.check.artifacts import Artifacts
 from llmd_compile.compile import build
-from llmd_compile.spec import load
+from llmd_compile.spec.load import load
 
 from . import oracles as o
 from . import test_version_matrix as vm

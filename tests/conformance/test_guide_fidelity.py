@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from llmd_compile.spec import Spec
+from llmd_compile.spec.models import Spec
 
 from . import oracles as o
 

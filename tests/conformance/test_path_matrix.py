@@ -18,7 +18,8 @@ from llmd_compile.catalog.plugins import PICKERS
 from llmd_compile.emit import epp, helm
 from llmd_compile.errors import SpecError
 from llmd_compile.resolve import resolve
-from llmd_compile.spec import Spec, load
+from llmd_compile.spec.load import load
+from llmd_compile.spec.models import Spec
 
 from . import test_version_matrix as vm
 

@@ -16,7 +16,8 @@ from ruamel.yaml import YAML
 
 from llmd_compile.emit import gitops, helm
 from llmd_compile.resolve import resolve
-from llmd_compile.spec import Spec, load
+from llmd_compile.spec.load import load
+from llmd_compile.spec.models import Spec
 
 from . import oracles as o
 

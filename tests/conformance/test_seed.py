@@ -20,7 +20,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from llmd_compile.compile import compile_spec
-from llmd_compile.spec import Spec
+from llmd_compile.spec.models import Spec
 
 from . import oracles as o
 from .conftest import REPO, SEED_SOURCE, RunCli
@@ -407,7 +407,9 @@ def test_cli_tree_is_compile_spec_output(stack_dir: Path, seed_files: dict[str, 
 
 
 def tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    """The generated tree; the local compile cache (gitignored, machine-specific by design) is not output."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and not p.name.startswith(".llmd-compile-cache")}
 
 
 def test_cli_output_is_byte_identical_across_hash_seeds(run_cli: RunCli, tmp_path: Path) -> None:

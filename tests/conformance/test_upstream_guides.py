@@ -29,7 +29,8 @@ from llmd_compile.catalog.plugins import PICKERS
 from llmd_compile.check.plugins import check_config
 from llmd_compile.compile import compile_spec
 from llmd_compile.resolve import resolve
-from llmd_compile.spec import Spec, load
+from llmd_compile.spec.load import load
+from llmd_compile.spec.models import Spec
 
 from . import oracles as o
 

@@ -37,7 +37,8 @@ from llmd_compile.compile import compile_spec
 from llmd_compile.emit import epp, helm, manifests
 from llmd_compile.errors import SpecError
 from llmd_compile.resolve import Stack, resolve
-from llmd_compile.spec import Spec, load
+from llmd_compile.spec.load import load
+from llmd_compile.spec.models import Spec
 
 from . import oracles as o
 

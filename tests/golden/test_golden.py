@@ -12,7 +12,7 @@ import pytest
 
 from llmd_compile import outdir
 from llmd_compile.compile import MANIFEST, compile_spec
-from llmd_compile.spec import load
+from llmd_compile.spec.load import load
 
 GOLDEN = Path(__file__).parent
 CASES = sorted((GOLDEN / "cases").glob("*.yaml"))

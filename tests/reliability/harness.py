@@ -18,7 +18,7 @@ from llmd_compile.check.artifacts import Artifacts
 from llmd_compile.compile import build
 from llmd_compile.emit.kustomize import user_component_kustomization
 from llmd_compile.resolve import Stack
-from llmd_compile.spec import load_text
+from llmd_compile.spec.load import load_text
 from llmd_compile.yamlio import dump
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,6 +45,9 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: f
                           timeout=timeout, check=False)
 
 
+LOCAL_CACHE = ".llmd-compile-cache"
+
+
 def snapshot(root: Path) -> dict[str, bytes | str]:
     """Every entry under root: file bytes, 'dir', or 'link -> target' (links are never followed)."""
     out: dict[str, bytes | str] = {}
@@ -52,6 +55,8 @@ def snapshot(root: Path) -> dict[str, bytes | str]:
         return out
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root).as_posix()
+        if path.name.startswith(LOCAL_CACHE) and not path.is_symlink():
+            continue  # the local compile cache: machine-specific by design, gitignored, not output
         if path.is_symlink():
             out[rel] = f"link -> {os.readlink(path)}"
         elif path.is_dir():

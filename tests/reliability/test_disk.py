@@ -136,13 +136,14 @@ def test_file_size_limit_on_the_first_file(tmp_path: Path) -> None:
 
 
 def test_file_size_limit_in_the_middle_of_a_fleet(tmp_path: Path) -> None:
-    """The third of five stacks cannot be written: the first two are new, the rest old; a rerun finishes."""
+    """The third of five stacks cannot be written: every stack is built beside its directory before any is
+    swapped in, so a failed run leaves all five old; a rerun finishes."""
     old, new = fleet_root(tmp_path, big=2)
     proc = subprocess.run([*harness.CLI, "specs"], cwd=tmp_path, capture_output=True, text=True, check=False,
                           preexec_fn=_limit_file_size(64 * 1024))
     assert proc.returncode == 2 and "File too large" in proc.stderr, proc.stderr
     names = sorted(new)
-    assert [states(tmp_path, old, new)[n] for n in names] == ["new", "new", "old", "old", "old"]
+    assert [states(tmp_path, old, new)[n] for n in names] == ["old", "old", "old", "old", "old"]
     assert trees.leftovers(tmp_path / "out") == []
     assert harness.run_cli("specs", cwd=tmp_path).returncode == 0
     assert set(states(tmp_path, old, new).values()) == {"new"}
@@ -175,7 +176,7 @@ cp -a {work}/out {result}/out
     assert "error: cannot write" in stderr and "No space left on device" in stderr, stderr
     assert "Traceback" not in stderr
     found = states(result, old, new)
-    assert [found[name] for name in sorted(new)] == ["new", "new", "old", "old", "old"], found
+    assert [found[name] for name in sorted(new)] == ["old", "old", "old", "old", "old"], found
     assert trees.leftovers(result / "out") == []
 
 

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from llmd_compile.compile import build
-from llmd_compile.spec import load_text
+from llmd_compile.spec.load import load_text
 from llmd_compile.yamlio import dump
 
 from . import conformance, harness, scc, specgen

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from llmd_compile.errors import SpecError
-from llmd_compile.spec import load_text
+from llmd_compile.spec.load import load_text
 
 BASE = """\
 apiVersion: llmd-compile/v1alpha1

@@ -1,0 +1,110 @@
+"""A local, uncommitted record of what each spec last compiled to, so an unchanged stack is not recompiled.
+
+`out/.llmd-compile-cache.json` (gitignored) maps a spec path to: the digest of llmd-compile's own code, the
+digest of every input file (the spec and its bases), and every output file with its digest, size and mtime.
+A stack is fresh only if all of these still hold; an output whose size or mtime moved is re-hashed. Without
+the file (a fresh clone, CI) everything is compiled. This module imports nothing heavy on purpose: a no-op
+run must not pay for pydantic or the emitters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from llmd_compile import __version__
+
+CACHE = ".llmd-compile-cache.json"
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def tool_digest() -> str:
+    """Digest of llmd-compile's code and version: any change to it invalidates every entry."""
+    h = hashlib.sha256(__version__.encode())
+    for path in sorted(_PACKAGE.rglob("*.py")):
+        h.update(path.relative_to(_PACKAGE).as_posix().encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Entry:
+    stack: str
+    inputs: dict[str, str]  # absolute input path -> sha256
+    files: dict[str, list[Any]]  # relpath -> [sha256, size, mtime_ns]
+
+
+def load(out: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((out / CACHE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def save(out: Path, data: dict[str, Any]) -> None:
+    target = out / CACHE
+    if out.is_symlink() or target.is_symlink() or not out.is_dir() or not data.get("specs"):
+        return
+    tmp = out / f"{CACHE}.tmp"
+    tmp.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, target)
+
+
+def _file_ok(path: Path, record: list[Any]) -> bool:
+    try:
+        if path.is_symlink():
+            return False
+        st = path.stat()
+        if st.st_size == record[1] and st.st_mtime_ns == record[2]:
+            return True
+        return bool(_sha(path.read_bytes()) == record[0])
+    except OSError:
+        return False
+
+
+def fresh(data: dict[str, Any], tool: str, spec: Path, out: Path) -> str | None:
+    """The stack name if `spec` is known, unchanged, and its outputs are intact; else None."""
+    if data.get("tool") != tool:
+        return None
+    entry = data.get("specs", {}).get(str(spec.resolve()))
+    if not isinstance(entry, dict):
+        return None
+    for path, digest in entry.get("inputs", {}).items():
+        try:
+            if _sha(Path(path).read_bytes()) != digest:
+                return None
+        except OSError:
+            return None
+    stack_dir = out / str(entry.get("stack", ""))
+    if not entry.get("files") or not stack_dir.is_dir() or stack_dir.is_symlink():
+        return None
+    for rel, record in entry["files"].items():
+        if not _file_ok(stack_dir / rel, record):
+            return None
+    return str(entry["stack"])
+
+
+def record(data: dict[str, Any], tool: str, spec: Path, inputs: list[Path], out: Path, stack: str,
+           files: dict[str, str]) -> None:
+    """Remember what `spec` compiled to, as it now stands on disk (call after writing or a clean check)."""
+    if data.get("tool") != tool:
+        data.clear()
+        data["tool"] = tool
+    stack_dir = out / stack
+    outputs: dict[str, list[Any]] = {}
+    for rel, text in files.items():
+        st = (stack_dir / rel).stat()
+        outputs[rel] = [_sha(text.encode()), st.st_size, st.st_mtime_ns]
+    data.setdefault("specs", {})[str(spec.resolve())] = {
+        "stack": stack,
+        "inputs": {str(p.resolve()): _sha(p.read_bytes()) for p in inputs},
+        "files": outputs,
+    }

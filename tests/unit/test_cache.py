@@ -1,0 +1,96 @@
+"""The local compile cache: identical bytes with and without it, and every way it must notice a change."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from llmd_compile import cache
+from llmd_compile.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+SEED = (REPO / "specs" / "h100.yaml").read_text(encoding="utf-8")
+STACK = "inference-scheduling"
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.name != cache.CACHE}
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "h100.yaml").write_text(SEED, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert run("specs/")[0] == 0
+    return tmp_path
+
+
+def test_identical_bytes_with_and_without_the_cache(repo: Path) -> None:
+    with_cache = tree(repo / "out")
+    (repo / "out" / cache.CACHE).unlink()
+    (repo / "out" / STACK / "values" / "infra.yaml").unlink()
+    assert run("specs/")[0] == 0
+    assert tree(repo / "out") == with_cache
+
+
+def test_unchanged_stack_is_answered_from_the_cache(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import llmd_compile.cli as cli
+
+    def no_compile(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("compiled although nothing changed")
+
+    monkeypatch.setattr(cli, "_compile_all", no_compile)
+    assert run("--check", "specs/") == (0, f"{STACK}: up to date\n", "")
+    assert run("specs/")[0] == 0
+
+
+@pytest.mark.parametrize("edit", ["output", "spec", "tool", "cache-garbage"])
+def test_the_cache_notices(repo: Path, edit: str) -> None:
+    infra = repo / "out" / STACK / "values" / "infra.yaml"
+    if edit == "output":
+        infra.write_text(infra.read_text() + "# hand edit\n")
+    elif edit == "spec":
+        spec = repo / "specs" / "h100.yaml"
+        spec.write_text(spec.read_text().replace("replicas: 4", "replicas: 2"))
+    elif edit == "tool":
+        data = json.loads((repo / "out" / cache.CACHE).read_text())
+        data["tool"] = "0" * 64
+        (repo / "out" / cache.CACHE).write_text(json.dumps(data))
+        infra.write_text(infra.read_text() + "# hand edit\n")
+    else:
+        (repo / "out" / cache.CACHE).write_text("{not json")
+        infra.write_text(infra.read_text() + "# hand edit\n")
+    code, out, _ = run("--check", "specs/")
+    assert code == 1
+    assert f"out/{STACK}/values/" in out
+
+
+def test_a_changed_base_recompiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "specs").mkdir()
+    base = tmp_path / "specs" / "base.yaml"
+    base.write_text("apiVersion: llmd-compile/v1alpha1\nkind: StackBase\ndecode:\n  replicas: 4\n")
+    (tmp_path / "specs" / "stack.yaml").write_text(
+        SEED.replace("kind: Stack\n", "kind: Stack\nextends: base.yaml\n", 1).replace("  replicas: 4\n", "", 1))
+    monkeypatch.chdir(tmp_path)
+    assert run("specs/")[0] == 0
+    base.write_text(base.read_text().replace("replicas: 4", "replicas: 2"))
+    code, out, _ = run("--check", "specs/")
+    assert code == 1 and "values/modelservice.yaml: stale" in out
+
+
+def test_a_new_spec_cannot_take_a_cached_stacks_name(repo: Path) -> None:
+    (repo / "specs" / "copy.yaml").write_text(SEED)
+    code, _, err = run("specs/")
+    assert code == 2 and "is also the name of" in err
