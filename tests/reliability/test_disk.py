@@ -176,7 +176,7 @@ cp -a {work}/out {result}/out
     assert "error: cannot write" in stderr and "No space left on device" in stderr, stderr
     assert "Traceback" not in stderr
     found = states(result, old, new)
-    assert [found[name] for name in sorted(new)] == ["old", "old", "old", "old", "old"], found
+    assert [found[name] for name in sorted(new)] == ["new", "new", "old", "old", "old"], found
     assert trees.leftovers(result / "out") == []
 
 
