@@ -78,6 +78,19 @@ def _diagnose(stack: Stack, files: dict[str, str], loaded: Loaded, strict: bool)
     return tuple(sorted(found))
 
 
+def _analyse(path: Path, source: str, strict: bool) -> tuple[Loaded, Stack, dict[str, str], tuple[Diagnostic, ...]]:
+    """Load, compile and check one spec; every problem located in the file that caused it."""
+    from llmd_compile.compile import build
+    from llmd_compile.spec.load import load_marked
+
+    loaded = load_marked(path, source)
+    try:
+        stack, files = build(loaded.spec, source)
+        return loaded, stack, files, _diagnose(stack, files, loaded, strict)
+    except SpecError as exc:
+        raise SpecError(_located(exc.problems, loaded)) from None
+
+
 def _located(problems: list[Problem], loaded: Loaded) -> list[Problem]:
     from llmd_compile.spec.load import relocate, with_origin
 
@@ -86,10 +99,9 @@ def _located(problems: list[Problem], loaded: Loaded) -> list[Problem]:
 
 def _compile_all(paths: list[Path], out: Path, strict: bool = False,
                  taken: dict[str, str] | None = None) -> list[Compiled]:
-    from llmd_compile.compile import _with_header, build
+    from llmd_compile.compile import _with_header
     from llmd_compile.emit.fleet import emit as fleet_emit
     from llmd_compile.spec.fleet import load_fleet
-    from llmd_compile.spec.load import load_marked
 
     problems: list[Problem] = []
     results: list[Compiled] = []
@@ -105,21 +117,11 @@ def _compile_all(paths: list[Path], out: Path, strict: bool = False,
                 problems.extend(exc.problems)
             continue
         try:
-            loaded = load_marked(path, source)
+            loaded, _, files, diagnostics = _analyse(path, source, strict)
         except SpecError as exc:
             problems.extend(exc.problems)
             continue
         spec = loaded.spec
-        try:
-            stack, files = build(spec, source)
-        except SpecError as exc:
-            problems.extend(_located(exc.problems, loaded))
-            continue
-        try:
-            diagnostics = _diagnose(stack, files, loaded, strict)
-        except SpecError as exc:
-            problems.extend(_located(exc.problems, loaded))
-            continue
         errors = [d.as_problem() for d in diagnostics if d.severity == "error"]
         if errors:
             problems.extend(errors)
@@ -322,27 +324,15 @@ def _check(out: Path, compiled: list[Compiled], show_diff: bool, memo: dict[str,
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 def lint_command(specs: tuple[str, ...], strict: bool) -> None:
     """Run every check on SPEC files and print all diagnostics (info included); write nothing."""
-    from llmd_compile.compile import build
-    from llmd_compile.spec.load import load_marked
 
     problems: list[Problem] = []
     count = {"error": 0, "warning": 0, "info": 0}
     for path in _expand(specs):
         source = _display(path, Path("out"))
         try:
-            loaded = load_marked(path, source)
+            diagnostics = _analyse(path, source, strict)[3]
         except SpecError as exc:
             problems.extend(exc.problems)
-            continue
-        try:
-            stack, files = build(loaded.spec, source)
-        except SpecError as exc:
-            problems.extend(_located(exc.problems, loaded))
-            continue
-        try:
-            diagnostics = _diagnose(stack, files, loaded, strict)
-        except SpecError as exc:
-            problems.extend(_located(exc.problems, loaded))
             continue
         for d in diagnostics:
             count[d.severity] += 1
