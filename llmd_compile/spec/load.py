@@ -382,7 +382,10 @@ def load_marked(path: Path, display: str | None = None) -> Loaded:
     if isinstance(data, dict) and "extends" in data:
         layered = layer(path, shown, parse, lambda p, s: _decode(read_bounded(p, s), s))
         data, marks, origin, inputs = layered.data, layered.marks, layered.origin, tuple(layered.inputs)
-        raw = b"\0".join(p.as_posix().encode() + b"\0" + p.read_bytes() for p in inputs)
+        # Relative names only: the digest is committed in the manifest and must not depend on the checkout path.
+        here = path.resolve().parent
+        raw = b"\0".join(Path(os.path.relpath(p, here)).as_posix().encode() + b"\0" + p.read_bytes()
+                          for p in inputs)
     if not isinstance(data, dict):
         raise SpecError.one(shown, "", "a stack spec is a mapping (apiVersion, kind, metadata, ...)", 1, 1)
     if data.get("kind") == BASE_KIND:

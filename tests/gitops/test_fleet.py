@@ -98,3 +98,17 @@ def test_stack_on_an_unknown_cluster_is_an_error(tmp_path: Path, monkeypatch: py
     code, _, err = run("fleet", "--out", "out")
     assert code == 2
     assert "fleet/clusters/east.yaml:13:13: gitops.argocd.destination: cluster 'north' is not in fleet" in err
+
+
+def test_layered_output_does_not_depend_on_the_checkout_path(compiled: Path,
+                                                              tmp_path_factory: pytest.TempPathFactory) -> None:
+    elsewhere = tmp_path_factory.mktemp("another-checkout") / "deeper" / "repo"
+    shutil.copytree(FLEET, elsewhere / "specs" / "fleet")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(elsewhere)
+        assert run("specs/fleet", "--out", "out")[0] == 0
+    for stack in STACKS:
+        for path in (compiled / stack).rglob("*"):
+            if path.is_file():
+                assert (elsewhere / "out" / stack / path.relative_to(compiled / stack)).read_bytes() == \
+                    path.read_bytes(), path
