@@ -23,6 +23,8 @@ from ruamel.yaml import YAML
 from llmd_compile.spec.models import Spec
 
 from . import oracles as o
+from .flatten import flatten as shared_flatten
+from .flatten import read
 
 GUIDES = "upstream/data/llm-d__llm-d/{ref}/guides"
 SEED_REF = "commit-e52045bd"
@@ -97,48 +99,14 @@ class _Absent:
 
 
 ABSENT = _Absent()
-MERGE_KEYS = ("containerPort", "name")
-
-
-def read(rel: str) -> Any:
-    return YAML(typ="safe").load((o.shared() / rel).read_text(encoding="utf-8"))
 
 
 def guide(rel: str, ref: str = SEED_REF) -> Any:
     return read(f"{GUIDES.format(ref=ref)}/{rel}")
 
 
-def _segment(key: Any) -> str:
-    key = str(key)
-    return f".{key}" if re.fullmatch(r"[A-Za-z0-9_-]+", key) else f'["{key}"]'
-
-
 def flatten(node: Any, path: str = "") -> dict[str, Any]:
-    if isinstance(node, dict):
-        if not node:
-            return {path: {}}
-        out: dict[str, Any] = {}
-        for key, value in node.items():
-            out.update(flatten(value, path + _segment(key)))
-        return out
-    if isinstance(node, list):
-        if not node:
-            return {}
-        if not all(isinstance(item, dict) for item in node):
-            return {path: node}
-        for field in MERGE_KEYS:
-            keys = [item.get(field) for item in node]
-            if None not in keys and len(set(keys)) == len(keys):
-                out = {}
-                for item in node:
-                    rest = {k: v for k, v in item.items() if k != field}
-                    out.update(flatten(rest, f"{path}[{field}={item[field]}]"))
-                return out
-        out = {}
-        for index, item in enumerate(node):
-            out.update(flatten(item, f"{path}[{index}]"))
-        return out
-    return {path: node}
+    return shared_flatten(node, path, keep_lone_key=False)
 
 
 def helm_set(values: dict[str, Any], path: str, value: Any) -> None:
