@@ -99,7 +99,7 @@ def _located(problems: list[Problem], loaded: Loaded) -> list[Problem]:
 
 def _compile_all(paths: list[Path], out: Path, strict: bool = False,
                  taken: dict[str, str] | None = None) -> list[Compiled]:
-    from llmd_compile.compile import _with_header
+    from llmd_compile.compile import with_header
     from llmd_compile.emit.fleet import emit as fleet_emit
     from llmd_compile.spec.fleet import load_fleet
 
@@ -144,7 +144,7 @@ def _compile_all(paths: list[Path], out: Path, strict: bool = False,
             problems.append(Problem(source, 0, 0, "metadata.name", f"{name!r} is also the name of {owners[name]}"))
             continue
         owners[name] = source
-        files = {rel: _with_header(rel, text, source) for rel, text in fleet_emit(fleet).items()}
+        files = {rel: with_header(rel, text, source) for rel, text in fleet_emit(fleet).items()}
         fleet_raw = fleet_path.read_bytes()
         results.append(Compiled(name, source, outdir.with_manifest(source, outdir.digest(fleet_raw), files), (), (),
                                 fleet_path, (fleet_path,)))

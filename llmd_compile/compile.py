@@ -9,10 +9,10 @@ from llmd_compile.resolve import Stack, resolve
 from llmd_compile.spec.models import Spec
 from llmd_compile.yamlio import YamlText
 
-__all__ = ["MANIFEST", "build", "compile_spec", "header"]
+__all__ = ["MANIFEST", "build", "compile_spec", "header", "with_header"]
 
 
-def _with_header(path: str, text: str, source: str) -> str:
+def with_header(path: str, text: str, source: str) -> str:
     if path.endswith(".md"):
         return f"<!-- {' '.join(header(source).splitlines())} -->\n\n{text}"
     prefix = "".join(f"# {line}\n" for line in header(source).splitlines())
@@ -38,7 +38,7 @@ def build(spec: Spec, source: str) -> tuple[Stack, Files]:
         for path, text in produced.items():
             if path in files:
                 raise AssertionError(f"two emitters write {path} (second: {name})")
-            files[path] = _with_header(path, text, source)
+            files[path] = with_header(path, text, source)
     if problems:
         raise SpecError(problems)
     return stack, dict(sorted(files.items()))
