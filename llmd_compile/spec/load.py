@@ -1,13 +1,14 @@
 """Spec file -> Spec, or a SpecError listing every problem with `path:line:col`.
 
-The YAML is composed into nodes (C parser when available) and turned into plain data by our
-own walk, so we keep a mark for every key and value, and refuse what a stack spec never needs:
-anchors/aliases (alias bombs), merge keys, custom tags, duplicate keys, absurd nesting.
+The C parser's events are turned into plain data by our own builder (no composing), so we keep a mark
+for every key and value, and refuse what a stack spec never needs: anchors/aliases (alias bombs), merge
+keys, custom tags, duplicate keys, absurd nesting.
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import os
 import re
@@ -22,12 +23,12 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import (
     AliasEvent,
-    CollectionEndEvent,
-    CollectionStartEvent,
     DocumentStartEvent,
+    MappingEndEvent,
     MappingStartEvent,
-    NodeEvent,
     ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
 )
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -40,6 +41,8 @@ MAX_BYTES = 1 << 20
 MAX_DEPTH = 32
 MAX_NODES = 10_000  # a stack spec has a few hundred; this bounds the work a hostile file can cause
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+_MERGE = "tag:yaml.org,2002:merge"
 _STD_TAGS = {
     "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
     "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null", "tag:yaml.org,2002:map",
@@ -142,6 +145,14 @@ def _walk(node: Node, loc: Loc, marks: Marks, seen: set[int], yaml: YAML, path: 
     return out
 
 
+def composed(text: str, path: str, marks: Marks) -> Any:
+    """The reference reading: compose nodes, then `_walk` them (only after `_prescan` accepted the text).
+
+    `parse` builds the same data and marks straight from the parser's events, which is about twice as fast;
+    it uses this for documents with a `%YAML` directive, and the tests compare the two on every corpus."""
+    return _walk(next(iter(_yaml().compose_all(text))), (), marks, set(), _yaml(), path)
+
+
 def _dotted(loc: Loc) -> str:
     text = ""
     for part in loc:
@@ -149,60 +160,154 @@ def _dotted(loc: Loc) -> str:
     return text
 
 
-@dataclass
-class _Open:
-    """A collection being read in the event stream: where its current child sits."""
+def _prescan(text: str, path: str, yaml: YAML) -> list[Any]:
+    """Refuse anchors/aliases, deep nesting, extra documents and absurd node counts; return the events.
 
-    mapping: bool
-    part: str | int
-    at_key: bool = True
-
-    def child_done(self) -> None:
-        if self.mapping:
-            self.at_key = not self.at_key
-        else:
-            assert isinstance(self.part, int)
-            self.part += 1
-
-
-def _prescan(text: str, path: str, yaml: YAML) -> None:
-    """Refuse anchors/aliases, deep nesting, extra documents and absurd node counts before composing.
-
-    Composing recurses once per nesting level (the C composer on the C stack: 100 000 nested `[` in a
-    200 kB file kill the process with SIGSEGV), so nothing deeper than MAX_DEPTH may reach it.
+    Nothing here composes: composing recurses once per nesting level (the C composer on the C stack:
+    100 000 nested `[` in a 200 kB file kill the process with SIGSEGV), so nothing deeper than MAX_DEPTH
+    may reach a composer. The field of a problem is worked out only when there is one.
     """
-    stack: list[_Open] = []
+    events: list[Any] = []
+    parts: list[Any] = []  # per open collection: [is_mapping, part, at_key]
     documents = nodes = 0
     for event in yaml.parse(text):
-        mark = (event.start_mark.line + 1, event.start_mark.column + 1)
-        if isinstance(event, DocumentStartEvent):
+        events.append(event)
+        kind = type(event)
+        if kind is ScalarEvent or kind is MappingStartEvent or kind is SequenceStartEvent or kind is AliasEvent:
+            nodes += 1
+            top = parts[-1] if parts else None
+            if top is not None and top[0] and top[2]:
+                top[1] = event.value if kind is ScalarEvent else "?"
+            if kind is AliasEvent or event.anchor or len(parts) > MAX_DEPTH or nodes > MAX_NODES:
+                _refuse(event, parts, nodes, path)
+            if kind is ScalarEvent:
+                if top is not None:
+                    if top[0]:
+                        top[2] = not top[2]
+                    else:
+                        top[1] += 1
+            else:
+                parts.append([kind is MappingStartEvent, "?" if kind is MappingStartEvent else 0, True])
+        elif kind is MappingEndEvent or kind is SequenceEndEvent:
+            parts.pop()
+            if parts:
+                top = parts[-1]
+                if top[0]:
+                    top[2] = not top[2]
+                else:
+                    top[1] += 1
+        elif kind is DocumentStartEvent:
             documents += 1
             if documents > 1:
-                raise SpecError.one(path, "", "expected exactly one YAML document; found a second one here", *mark)
-            continue
-        if isinstance(event, CollectionEndEvent):
-            stack.pop()
-            if stack:
-                stack[-1].child_done()
-            continue
-        if not isinstance(event, NodeEvent):
-            continue
-        nodes += 1
-        if nodes > MAX_NODES:
-            raise SpecError.one(path, "", f"more than {MAX_NODES} YAML nodes; a stack spec has a few hundred", *mark)
-        top = stack[-1] if stack else None
-        if top is not None and top.mapping and top.at_key:
-            top.part = event.value if isinstance(event, ScalarEvent) else "?"
-        field = _dotted(tuple(frame.part for frame in stack))
-        if isinstance(event, AliasEvent) or event.anchor:
-            raise SpecError.one(path, field, "anchors and aliases are not allowed in a stack spec", *mark)
-        if len(stack) > MAX_DEPTH:
-            raise SpecError.one(path, field, f"nested deeper than {MAX_DEPTH} levels", *mark)
-        if isinstance(event, CollectionStartEvent):
-            stack.append(_Open(isinstance(event, MappingStartEvent), "?" if isinstance(event, MappingStartEvent)
-                               else 0))
-        elif top is not None:
-            top.child_done()
+                raise SpecError.one(path, "", "expected exactly one YAML document; found a second one here",
+                                    event.start_mark.line + 1, event.start_mark.column + 1)
+    return events
+
+
+def _refuse(event: Any, parts: list[Any], nodes: int, path: str) -> None:
+    mark = (event.start_mark.line + 1, event.start_mark.column + 1)
+    if nodes > MAX_NODES:
+        raise SpecError.one(path, "", f"more than {MAX_NODES} YAML nodes; a stack spec has a few hundred", *mark)
+    field = _dotted(tuple(frame[1] for frame in parts))
+    if isinstance(event, AliasEvent) or event.anchor:
+        raise SpecError.one(path, field, "anchors and aliases are not allowed in a stack spec", *mark)
+    raise SpecError.one(path, field, f"nested deeper than {MAX_DEPTH} levels", *mark)
+
+
+_SIMPLE_TAGS = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool",
+                          "tag:yaml.org,2002:null"})
+
+
+@functools.lru_cache(maxsize=8192)
+def _implicit(value: str, implicit: tuple[bool, bool]) -> str:
+    """The tag YAML 1.2 gives an untagged scalar (the resolver the composer would use; pure, so memoized)."""
+    return str(_yaml().resolver.resolve(ScalarNode, value, implicit))
+
+
+@functools.lru_cache(maxsize=8192)
+def _simple(tag: str, value: str) -> Any:
+    """An int/float/bool/null scalar, constructed as the safe constructor does (immutable results only)."""
+    return _yaml().constructor.construct_object(ScalarNode(tag, value), deep=True)
+
+
+class _Builder:
+    """Plain data and marks from the event list `_prescan` returned (what composing and `_walk` give)."""
+
+    def __init__(self, events: list[Any], yaml: YAML, path: str, marks: Marks) -> None:
+        self.events, self.yaml, self.path, self.marks = events, yaml, path, marks
+        self.at = 0
+
+    def _tag(self, event: Any) -> str:
+        tag = event.tag
+        if tag is None or tag == "!":
+            if type(event) is ScalarEvent:
+                return _implicit(event.value, event.implicit)
+            return _MAP if type(event) is MappingStartEvent else _SEQ
+        return str(tag)
+
+    def _scalar(self, event: Any, tag: str, field: str) -> Any:
+        if tag == _STR:
+            return event.value
+        try:
+            if tag in _SIMPLE_TAGS:
+                return _simple(tag, event.value)
+            node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
+            return self.yaml.constructor.construct_object(node, deep=True)
+        except (ValueError, TypeError, ArithmeticError) as exc:  # `!!int abc`, `!!float x`
+            kind = tag.rpartition(":")[2]
+            raise SpecError.one(self.path, field, f"{event.value!r} is not a valid {kind} ({exc})",
+                                event.start_mark.line + 1, event.start_mark.column + 1) from None
+
+    def node(self, loc: Loc) -> Any:
+        event = self.events[self.at]
+        self.at += 1
+        mark = (event.start_mark.line + 1, event.start_mark.column + 1)
+        tag = self._tag(event)
+        kind = type(event)
+        if (tag == _TIMESTAMP and kind is ScalarEvent and not event.style) or tag not in _STD_TAGS:
+            field = _dotted(loc)
+            if tag == _TIMESTAMP and kind is ScalarEvent and not event.style:
+                raise SpecError.one(self.path, field, f"{event.value} reads as a date in YAML; quote it "
+                                    f"(\"{event.value}\")", *mark)
+            raise SpecError.one(self.path, field, f"tag {tag!r} is not allowed", *mark)
+        marks = self.marks
+        marks.setdefault(loc, mark)
+        if kind is ScalarEvent:
+            return self._scalar(event, tag, _dotted(loc)) if tag != _STR else event.value
+        events = self.events
+        if kind is SequenceStartEvent:
+            items: list[Any] = []
+            while type(events[self.at]) is not SequenceEndEvent:
+                items.append(self.node((*loc, len(items))))
+            self.at += 1
+            return items
+        out: dict[str, Any] = {}
+        while type(events[self.at]) is not MappingEndEvent:
+            key_event = events[self.at]
+            self.at += 1
+            kmark = (key_event.start_mark.line + 1, key_event.start_mark.column + 1)
+            key_tag = self._tag(key_event)
+            if key_tag == _MERGE:
+                raise SpecError.one(self.path, _dotted(loc), "merge keys (<<) are not allowed; use extends: "
+                                    "instead", *kmark)
+            if type(key_event) is not ScalarEvent:
+                raise SpecError.one(self.path, _dotted(loc), "keys must be plain strings", *kmark)
+            key = self._scalar(key_event, key_tag, _dotted(loc))
+            if not isinstance(key, str):
+                raise SpecError.one(self.path, _dotted(loc), f"key {key_event.value!r} must be a string (quote it)",
+                                    *kmark)
+            here = (*loc, key)
+            if key in out:
+                raise SpecError.one(self.path, _dotted(here), f"duplicate key (first at line {marks[here][0]})",
+                                    *kmark)
+            marks[here] = kmark
+            value_event = events[self.at]
+            out[key] = self.node(here)
+            if type(value_event) is ScalarEvent or value_event.flow_style:
+                # Point at a scalar (or flow collection) itself; a block mapping/list at its key.
+                marks[(*here, "<value>")] = (value_event.start_mark.line + 1, value_event.start_mark.column + 1)
+        self.at += 1
+        return out
 
 
 def _syntax(exc: MarkedYAMLError) -> str:
@@ -218,8 +323,7 @@ def parse(text: str, path: str) -> tuple[Any, Marks]:
     text = str(text)  # the C parser takes an exact str only (yamlio's text subclass included)
     yaml = _yaml()
     try:
-        _prescan(text, path, yaml)
-        nodes = list(_yaml().compose_all(text))
+        events = _prescan(text, path, yaml)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -227,13 +331,17 @@ def parse(text: str, path: str) -> tuple[Any, Marks]:
     except (YAMLError, RecursionError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise SpecError.one(path, "", f"YAML syntax: {first}", 1, 1) from None
-    if len(nodes) != 1 or nodes[0] is None:
+    start = next((i for i, event in enumerate(events) if type(event) is DocumentStartEvent), None)
+    if start is None:
         raise SpecError.one(path, "", "expected exactly one YAML document; found none", 1, 1)
     marks: Marks = {}
     try:
-        data = _walk(nodes[0], (), marks, set(), yaml, path)
-    except RecursionError:
-        raise SpecError.one(path, "", f"nested deeper than {MAX_DEPTH} levels", 1, 1) from None
+        if events[start].version is not None:  # `%YAML 1.1`: let the composer resolve scalars for that version
+            data = composed(text, path, marks)
+        else:
+            builder = _Builder(events, yaml, path, marks)
+            builder.at = start + 1
+            data = builder.node(())
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
