@@ -93,16 +93,17 @@ def fresh(data: dict[str, Any], tool: str, spec: Path, out: Path) -> str | None:
 
 
 def record(data: dict[str, Any], tool: str, spec: Path, inputs: list[Path], out: Path, stack: str,
-           files: dict[str, str]) -> None:
+           files: dict[str, str], digests: dict[str, str] | None = None) -> None:
     """Remember what `spec` compiled to, as it now stands on disk (call after writing or a clean check)."""
     if data.get("tool") != tool:
         data.clear()
         data["tool"] = tool
-    stack_dir = out / stack
+    stack_dir = os.fspath(out / stack)
+    digests = digests or {}  # what the manifest lists: every file but itself
     outputs: dict[str, list[Any]] = {}
     for rel, text in files.items():
-        st = (stack_dir / rel).stat()
-        outputs[rel] = [_sha(text.encode()), st.st_size, st.st_mtime_ns]
+        st = os.stat(f"{stack_dir}/{rel}")
+        outputs[rel] = [digests.get(rel) or _sha(text.encode()), st.st_size, st.st_mtime_ns]
     data.setdefault("specs", {})[str(spec.resolve())] = {
         "stack": stack,
         "inputs": {str(p.resolve()): _sha(p.read_bytes()) for p in inputs},

@@ -6,7 +6,10 @@ Exit codes: 0 written / up to date, 1 out of date (--check, --diff), 2 invalid i
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +18,7 @@ import click
 
 from llmd_compile import __version__, cache, outdir
 from llmd_compile.errors import Problem, SpecError
+from llmd_compile.headers import MANIFEST
 from llmd_compile.spec.layers import BASE_KIND, kind_of
 from llmd_compile.yamlio import dump
 
@@ -28,6 +32,7 @@ if TYPE_CHECKING:
 # whose stacks are all unchanged (pre-commit, --check) answers from the cache without loading them.
 
 SPEC_SUFFIXES = (".yaml", ".yml")
+PARALLEL_FROM = 24  # specs to compile before forking workers pays for itself (measured: bench/run.py)
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,7 @@ class Compiled:
     diagnostics: tuple[Diagnostic, ...]
     spec_path: Path | None = None
     inputs: tuple[Path, ...] = field(default_factory=tuple)
+    digests: dict[str, str] = field(default_factory=dict)  # sha256 of every file the manifest lists
 
 
 def _display(path: Path, out: Path) -> str:
@@ -97,8 +103,52 @@ def _located(problems: list[Problem], loaded: Loaded) -> list[Problem]:
     return with_origin(relocate(problems, loaded.marks), loaded.marks, loaded.origin)
 
 
+def _compile_stack(path: Path, source: str, strict: bool) -> tuple[list[Problem], Compiled | None, Loaded | None]:
+    """One stack spec: its problems, or what it compiles to (with its manifest). Pure: no writes."""
+    try:
+        loaded, _, files, diagnostics = _analyse(path, source, strict)
+    except SpecError as exc:
+        return exc.problems, None, None
+    errors = [d.as_problem() for d in diagnostics if d.severity == "error"]
+    if errors:
+        return errors, None, None
+    spec = loaded.spec
+    files = outdir.with_manifest(source, outdir.digest(loaded.raw), files)
+    listed = getattr(files[MANIFEST], "data", {})["files"]
+    return [], Compiled(spec.metadata.name, source, files, tuple(spec.platforms.names()), diagnostics, path,
+                        loaded.inputs, listed), loaded
+
+
+def _compile_plain(job: tuple[Path, str, bool]) -> tuple[list[Problem], Compiled | None]:
+    """_compile_stack in a worker process: plain text back (the data behind it stays in the worker)."""
+    problems, compiled, _ = _compile_stack(*job)
+    if compiled is not None:
+        compiled = replace(compiled, files={rel: str(text) for rel, text in compiled.files.items()})
+    return problems, compiled
+
+
+def _jobs(requested: int, stacks: int) -> int:
+    """Worker processes for `stacks` specs: one per usable core for a fleet, none for a handful."""
+    if requested:
+        return max(1, min(requested, stacks))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return 1 if stacks < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods() else cores
+
+
+def _compiled(jobs: list[tuple[Path, str, bool]], workers: int) -> Iterator[tuple[list[Problem], Compiled | None,
+                                                                               Loaded | None]]:
+    """Every job's result, in job order, from `workers` forked processes (1: in this process)."""
+    if workers <= 1:
+        yield from (_compile_stack(*job) for job in jobs)
+        return
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        chunk = max(1, min(16, len(jobs) // (workers * 8)))
+        for problems, compiled in pool.imap(_compile_plain, jobs, chunksize=chunk):
+            yield problems, compiled, None
+
+
 def _compile_all(paths: list[Path], out: Path, strict: bool = False,
-                 taken: dict[str, str] | None = None) -> list[Compiled]:
+                 taken: dict[str, str] | None = None, jobs: int = 0) -> list[Compiled]:
     from llmd_compile.compile import with_header
     from llmd_compile.emit.fleet import emit as fleet_emit
     from llmd_compile.spec.fleet import load_fleet
@@ -108,35 +158,31 @@ def _compile_all(paths: list[Path], out: Path, strict: bool = False,
     owners: dict[str, str] = dict(taken or {})
     fleets: list[tuple[str, Fleet, Path]] = []
     placed: list[tuple[str, Loaded]] = []
+    stacks: list[tuple[Path, str, bool]] = []
     for path in paths:
         source = _display(path, out)
-        if kind_of(path) == "Fleet":
-            try:
-                fleets.append((source, load_fleet(path, source), path))
-            except SpecError as exc:
-                problems.extend(exc.problems)
+        if kind_of(path) != "Fleet":
+            stacks.append((path, source, strict))
             continue
         try:
-            loaded, _, files, diagnostics = _analyse(path, source, strict)
+            fleets.append((source, load_fleet(path, source), path))
         except SpecError as exc:
             problems.extend(exc.problems)
+    # A fleet cross-checks its stacks' placement from their loaded specs: those compile in this process.
+    workers = 1 if fleets else _jobs(jobs, len(stacks))
+    for found, compiled, loaded in _compiled(stacks, workers):
+        problems.extend(found)
+        if compiled is None:
             continue
-        spec = loaded.spec
-        errors = [d.as_problem() for d in diagnostics if d.severity == "error"]
-        if errors:
-            problems.extend(errors)
-            continue
-        name = spec.metadata.name
+        name = compiled.name
         if name in owners:
-            problems.append(Problem(source, 0, 0, "metadata.name", f"{name!r} is also the name of {owners[name]}"))
+            problems.append(Problem(compiled.source, 0, 0, "metadata.name",
+                                    f"{name!r} is also the name of {owners[name]}"))
             continue
-        owners[name] = source
-        spec_digest = outdir.digest(loaded.raw)
-        files = outdir.with_manifest(source, spec_digest, files)
-        results.append(Compiled(name, source, files, tuple(spec.platforms.names()), diagnostics, path,
-                                loaded.inputs))
-        if spec.gitops.argocd and spec.gitops.argocd.destination:
-            placed.append((source, loaded))
+        owners[name] = compiled.source
+        results.append(compiled)
+        if loaded is not None and loaded.spec.gitops.argocd and loaded.spec.gitops.argocd.destination:
+            placed.append((compiled.source, loaded))
     for source, fleet, fleet_path in fleets:
         problems.extend(_fleet_mismatches(fleet, placed))
         name = fleet.metadata.name
@@ -229,8 +275,10 @@ def main() -> None:
 @click.option("--diff", "show_diff", is_flag=True, help="Write nothing; print a unified diff; exit 1 if any.")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @click.option("--fail-on-change", is_flag=True, help="Exit 1 when anything was written (for pre-commit hooks).")
+@click.option("--jobs", "-j", default=0, type=click.IntRange(min=0), show_default="one per core for a fleet",
+              help="Processes that compile specs (output is the same for any number).")
 def compile_command(specs: tuple[str, ...], out_dir: str, check: bool, show_diff: bool, strict: bool,
-                    fail_on_change: bool) -> None:
+                    fail_on_change: bool, jobs: int) -> None:
     """Compile SPEC files (or directories of specs) into OUT/<stack>/."""
     out = Path(out_dir)
     paths = _expand(specs)
@@ -250,7 +298,7 @@ def compile_command(specs: tuple[str, ...], out_dir: str, check: bool, show_diff
     if not stale:
         return
     try:
-        compiled = _compile_all(stale, out, strict, {name: _display(p, out) for p, name in known.items()})
+        compiled = _compile_all(stale, out, strict, {name: _display(p, out) for p, name in known.items()}, jobs)
     except SpecError as exc:
         _fail(exc)
         return
@@ -291,7 +339,7 @@ def compile_command(specs: tuple[str, ...], out_dir: str, check: bool, show_diff
 
 def _remember(memo: dict[str, object], tool: str, out: Path, item: Compiled) -> None:
     if item.spec_path is not None and item.inputs:
-        cache.record(memo, tool, item.spec_path, list(item.inputs), out, item.name, item.files)
+        cache.record(memo, tool, item.spec_path, list(item.inputs), out, item.name, item.files, item.digests)
 
 
 def _check(out: Path, compiled: list[Compiled], show_diff: bool, memo: dict[str, object], tool: str) -> None:

@@ -201,29 +201,52 @@ def _prepare(out: Path, name: str, files: dict[str, str]) -> list[str]:
     if stack_dir.exists() and not stack_dir.is_dir():
         raise SpecError.one(str(stack_dir), "", "exists and is not a directory; llmd-compile writes a directory here")
     recover(out, name)
+    if not stack_dir.is_dir():  # a new stack: everything is missing, nothing to carry over
+        new.mkdir()
+        _write_tree(os.fspath(new), files, fresh=True)
+        return sorted(files)
     drift = check(stack_dir, files)
     changed = sorted(drift.stale + drift.missing + drift.extra)
     if not changed:
         return []
     previous = owned(stack_dir)
     new.mkdir()
-    made = {new}
-    if stack_dir.is_dir():
-        for path in sorted(stack_dir.rglob("*")):
-            rel = path.relative_to(stack_dir).as_posix()
-            if path.is_symlink():
-                raise SpecError.one(str(path), "", "is a symlink; llmd-compile never writes through links")
-            if path.is_file() and rel not in previous and rel not in files:
-                (new / rel).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(path, new / rel)  # the user's file: carried over as it is
-    for rel, text in files.items():
-        target = new / rel
-        if target.parent not in made:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            made.add(target.parent)
-        with open(target, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+    for path in sorted(stack_dir.rglob("*")):
+        rel = path.relative_to(stack_dir).as_posix()
+        if path.is_symlink():
+            raise SpecError.one(str(path), "", "is a symlink; llmd-compile never writes through links")
+        if path.is_file() and rel not in previous and rel not in files:
+            (new / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, new / rel)  # the user's file: carried over as it is
+    _write_tree(os.fspath(new), files, fresh=False)
     return changed
+
+
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _write_tree(root: str, files: dict[str, str], fresh: bool) -> None:
+    """Create every file under the new directory `root` (plain os calls: this is the hot loop of a fleet).
+    Not `fresh`: the user's carried-over files are already there, and may have made some directories."""
+    made = {""}
+    for rel, text in files.items():
+        parent = rel.rpartition("/")[0]
+        if parent not in made:
+            parts = parent.split("/")
+            for depth in range(1, len(parts) + 1):
+                sub = "/".join(parts[:depth])
+                if sub not in made:
+                    if fresh or not os.path.isdir(f"{root}/{sub}"):
+                        os.mkdir(f"{root}/{sub}")
+                    made.add(sub)
+        data = text.encode()
+        fd = os.open(f"{root}/{rel}", _CREATE, 0o666)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
 
 
 def _swap(out: Path, name: str) -> None:

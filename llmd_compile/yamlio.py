@@ -34,17 +34,19 @@ def _needs_quotes(text: str) -> bool:
     return bool(re.match(r"\d{4}-\d{1,2}-\d{1,2}", text))
 
 
-def _printable(ch: str) -> bool:
-    code = ord(ch)
-    return (0x20 <= code <= 0x7E or 0xA0 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD
-            or 0x10000 <= code <= 0x10FFFF) and ch != "\ufeff"
+# What YAML deems non-printable (c-printable's complement, and the byte-order mark).
+_NONPRINTABLE = re.compile("[^\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|\ufeff")
+_NONPRINTABLE_BUT_NEWLINE = re.compile("[^\n\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|\ufeff")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def _quote(text: str) -> str:
     """A YAML double-quoted scalar: JSON escapes, plus escapes for what YAML deems non-printable."""
-    body = json.dumps(text, ensure_ascii=False)
-    return "".join(ch if _printable(ch) else (
-        f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}") for ch in body)
+    return _NONPRINTABLE.sub(_escape, json.dumps(text, ensure_ascii=False))
 
 
 @functools.lru_cache(maxsize=8192)
@@ -79,9 +81,8 @@ def _literal_ok(text: str) -> bool:
     """A multi-line string that a literal block (`|` or `|-`) reproduces exactly."""
     if "\n" not in text or text.startswith((" ", "\n")) or text.endswith("\n\n"):
         return False
-    if not all(ch == "\n" or _printable(ch) for ch in text):
-        return False
-    return all(line == line.rstrip(" ") for line in text.split("\n"))
+    # Printable throughout, and no line ends in a space (a literal block would drop it).
+    return not _NONPRINTABLE_BUT_NEWLINE.search(text) and " \n" not in text and not text.endswith(" ")
 
 
 def _block_scalar(text: str, indent: str) -> list[str]:
