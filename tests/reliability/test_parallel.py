@@ -1,0 +1,72 @@
+"""A fleet compiled by worker processes is the fleet compiled in one process: same files, same bytes, same
+messages in the same order, and bad input still writes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from llmd_compile import cli
+from llmd_compile.cli import main
+
+from . import specgen
+
+N = cli.PARALLEL_FROM + 6  # enough specs that the default forks workers
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.name != ".llmd-compile-cache.json"}
+
+
+@pytest.fixture
+def fleet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    for data in specgen.fleet(N, seed=11):
+        (specs / f"{data['metadata']['name']}.yaml").write_text(specgen.to_text(data), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_the_default_forks_for_a_fleet_and_not_for_one_stack() -> None:
+    assert cli._jobs(0, N) >= 2 or len(cli.os.sched_getaffinity(0)) == 1
+    assert cli._jobs(0, 1) == 1
+    assert cli._jobs(3, 2) == 2  # never more workers than specs
+
+
+@pytest.mark.parametrize("jobs", ["2", "3"])
+def test_workers_write_the_same_bytes(fleet: Path, jobs: str) -> None:
+    one = run("specs", "--out", "one", "--jobs", "1")
+    many = run("specs", "--out", "many", "--jobs", jobs)
+    assert one[0] == many[0] == 0
+    stacks = [line for line in one[1].splitlines() if not line.startswith("created user component")]
+    assert stacks == many[1].splitlines()  # one line per stack, in order (the first run made the components)
+    assert one[2] == many[2]  # warnings, in order
+    assert len(stacks) == N
+    assert snapshot(fleet / "one") == snapshot(fleet / "many") != {}
+
+
+def test_problems_are_reported_in_order_and_nothing_is_written(fleet: Path) -> None:
+    specs = sorted((fleet / "specs").iterdir())
+    specs[3].write_text(specs[3].read_text(encoding="utf-8").replace("metadata:\n", "metadata:\n  colour: red\n", 1),
+                        encoding="utf-8")
+    specs[-1].write_text(specs[0].read_text(encoding="utf-8"), encoding="utf-8")  # a second stack-0000
+    one = run("specs", "--out", "one", "--jobs", "1")
+    many = run("specs", "--out", "many", "--jobs", "2")
+    assert one == many
+    assert one[0] == 2
+    lines = one[2].splitlines()
+    assert "metadata.colour: unknown field" in lines[0] and specs[3].name in lines[0]
+    assert "'stack-0000' is also the name of specs/stack-0000.yaml" in lines[1]
+    assert lines[-1] == "error: 2 problems; nothing was written"
+    assert not (fleet / "one").exists() and not (fleet / "many").exists()
