@@ -6,7 +6,6 @@ Exit codes: 0 written / up to date, 1 out of date (--check, --diff), 2 invalid i
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import sys
 from collections.abc import Iterator
@@ -131,6 +130,8 @@ def _jobs(requested: int, stacks: int) -> int:
     """Worker processes for `stacks` specs: one per usable core for a fleet, none for a handful."""
     if requested:
         return max(1, min(requested, stacks))
+    import multiprocessing
+
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return 1 if stacks < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods() else cores
 
@@ -141,6 +142,10 @@ def _compiled(jobs: list[tuple[Path, str, bool]], workers: int) -> Iterator[tupl
     if workers <= 1:
         yield from (_compile_stack(*job) for job in jobs)
         return
+    import multiprocessing
+
+    import llmd_compile.check  # noqa: F401  (imported once here, not once per worker)
+
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         chunk = max(1, min(16, len(jobs) // (workers * 8)))
         for problems, compiled in pool.imap(_compile_plain, jobs, chunksize=chunk):
