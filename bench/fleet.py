@@ -170,8 +170,9 @@ def stack(seed: int, i: int) -> dict:
     if data > 1:
         decode["parallelism"]["data"] = data
     image = rng.choice(profile.vllm_images)
-    if vendor == "amd":
-        image = image.replace("llm-d-cuda", "llm-d-rocm")
+    if vendor == "amd":  # the vendor's own image (LLMD311 warns about another vendor's)
+        rocm = "ghcr.io/llm-d/llm-d-rocm:v0.6.0"
+        image = image.replace("llm-d-cuda", "llm-d-rocm") if "llm-d-cuda" in image else rocm
     decode["image"] = image
     args: list[str] = []
     if rng.random() < 0.4:
@@ -217,7 +218,8 @@ def stack(seed: int, i: int) -> dict:
         platforms["kubernetes"] = {"storageClassName": rng.choice(KUBERNETES_SC)}
     spec["platforms"] = platforms
 
-    spec["monitoring"] = {"podMonitor": {"enabled": rng.random() < 0.7,
+    # GKE scrapes with Managed Prometheus: no PodMonitor there (LLMD411).
+    spec["monitoring"] = {"podMonitor": {"enabled": provider != "gke" and rng.random() < 0.7,
                                          "interval": rng.choice(("15s", "30s", "60s"))}}
     spec["benchmark"] = {"guidellm": {
         "turns": rng.randint(1, 5),

@@ -113,6 +113,9 @@ def bench(key: str, label: str, stacks: int, runs: int, warmup: int, setup, note
     for i in range(-warmup, runs):
         for attempt in range(RETRIES + 1):
             cmd, cwd = setup(i)
+            # Untimed: flush what earlier runs (and their clean-up) left to write back, so one run's deletions
+            # are not paid for by the next run's file creations (this VM's ext4 makes that cost large).
+            os.sync()
             try:
                 sample = measure(cmd, cwd)
                 break
@@ -273,7 +276,7 @@ def run_kapitan(args: argparse.Namespace, ws: Workspace, results: list[Result]) 
 # Report
 
 
-def machine() -> dict[str, str]:
+def machine(workdir: Path | None = None) -> dict[str, str]:
     cpu = "unknown"
     with open("/proc/cpuinfo", encoding="utf-8") as handle:
         for line in handle:
@@ -294,7 +297,8 @@ def machine() -> dict[str, str]:
     src = hashlib.sha256()
     for path in sorted((ROOT / "llmd_compile").rglob("*.py")):
         src.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
-    fs = subprocess.run(["df", "-T", tempfile.gettempdir()], capture_output=True, text=True).stdout.splitlines()
+    where = str(workdir or tempfile.gettempdir())
+    fs = subprocess.run(["df", "-T", where], capture_output=True, text=True).stdout.splitlines()
     return {
         "nproc": str(os.cpu_count()),
         "cpu": cpu,
@@ -407,6 +411,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip checking Kapitan's output against llmd-compile's")
     parser.add_argument("--output", type=Path, help="results JSON (default bench/results/latest.json)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument("--workdir", type=Path, help="where the temporary directory goes (default: the system's "
+                        "temp dir; /dev/shm measures without the disk)")
     args = parser.parse_args(argv)
     if args.quick:
         args.runs, args.sizes, args.kapitan_sizes = 2, "10,100", "10"
@@ -414,9 +420,9 @@ def main(argv: list[str] | None = None) -> int:
     args.kapitan_sizes = [int(x) for x in args.kapitan_sizes.split(",") if x]
     output = args.output or BENCH / "results" / ("latest-quick.json" if args.quick else "latest.json")
 
-    info = machine()
+    info = machine(args.workdir)
     print(f"machine: {info}", file=sys.stderr)
-    root = Path(tempfile.mkdtemp(prefix="llmd-bench-"))
+    root = Path(tempfile.mkdtemp(prefix="llmd-bench-", dir=args.workdir))
     results: list[Result] = []
     kapitan_msg = None
     started = time.time()
