@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,14 +59,15 @@ def save(out: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, target)
 
 
-def _file_ok(path: Path, record: list[Any]) -> bool:
+def _file_ok(path: str, record: list[Any]) -> bool:
     try:
-        if path.is_symlink():
+        st = os.lstat(path)  # one call: a symlink is never fresh, and a regular file gives size and mtime
+        if not stat.S_ISREG(st.st_mode):
             return False
-        st = path.stat()
         if st.st_size == record[1] and st.st_mtime_ns == record[2]:
             return True
-        return bool(_sha(path.read_bytes()) == record[0])
+        with open(path, "rb") as handle:
+            return bool(_sha(handle.read()) == record[0])
     except OSError:
         return False
 
@@ -86,8 +88,9 @@ def fresh(data: dict[str, Any], tool: str, spec: Path, out: Path) -> str | None:
     stack_dir = out / str(entry.get("stack", ""))
     if not entry.get("files") or not stack_dir.is_dir() or stack_dir.is_symlink():
         return None
+    base = os.fspath(stack_dir)
     for rel, record in entry["files"].items():
-        if not _file_ok(stack_dir / rel, record):
+        if not _file_ok(f"{base}/{rel}", record):
             return None
     return str(entry["stack"])
 
