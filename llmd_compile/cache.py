@@ -54,7 +54,7 @@ def save(out: Path, data: dict[str, Any]) -> None:
     target = out / CACHE
     if out.is_symlink() or target.is_symlink() or not out.is_dir() or not data.get("specs"):
         return
-    tmp = out / f"{CACHE}.tmp"
+    tmp = out / f"{CACHE}.{os.getpid()}.tmp"  # two --check runs may save at once: each its own file
     tmp.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
     os.replace(tmp, target)
 

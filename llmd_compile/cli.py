@@ -5,6 +5,7 @@ Exit codes: 0 written / up to date, 1 out of date (--check, --diff), 2 invalid i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -241,10 +242,10 @@ def _scaffold_components(out: Path, compiled: list[Compiled]) -> list[str]:
                 raise SpecError.one(str(path), "", "is a symlink; llmd-compile never writes through links")
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(
-                "# Your kustomize component for the " + platform + " overlays of every stack.\n"
-                "# llmd-compile created this stub once and never touches it again.\n"
-                + dump(user_component_kustomization(platform)), encoding="utf-8")
+            text = ("# Your kustomize component for the " + platform + " overlays of every stack.\n"
+                    "# llmd-compile created this stub once and never touches it again.\n"
+                    + dump(user_component_kustomization(platform)))
+            _create_once(target, text)
             created.append(str(target))
     return created
 
@@ -312,7 +313,8 @@ def compile_command(specs: tuple[str, ...], out_dir: str, check: bool, show_diff
             if d.severity == "warning":
                 click.echo(str(d), err=True)
     if check or show_diff:
-        _check(out, compiled, show_diff, memo, tool)
+        with outdir.reading(out):
+            _check(out, compiled, show_diff, memo, tool)
         return
     wrote = False
     try:
@@ -340,6 +342,22 @@ def compile_command(specs: tuple[str, ...], out_dir: str, check: bool, show_diff
     if wrote and fail_on_change:
         click.echo("out/ changed: review and stage it, then commit again", err=True)
         sys.exit(1)
+
+
+def _create_once(target: Path, text: str) -> None:
+    """Write a file that must not exist yet, whole or not at all: beside it first, then linked into place
+    (link(2) fails if the name was taken meanwhile, so a user's file is never replaced)."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "x", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
 
 
 def _remember(memo: dict[str, object], tool: str, out: Path, item: Compiled) -> None:

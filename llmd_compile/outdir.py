@@ -136,6 +136,24 @@ def locked(out: Path) -> Iterator[None]:
         os.close(fd)
 
 
+@contextlib.contextmanager
+def reading(out: Path) -> Iterator[None]:
+    """For --check and --diff: wait while a compile holds the lock, so out/ is never compared mid-swap.
+
+    A shared lock on the lock file when there is one (nothing to wait for otherwise); creates nothing."""
+    try:
+        fd = os.open(out / LOCK, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
 def _exchange(a: Path, b: Path) -> bool:
     """Atomically swap two paths (Linux renameat2 RENAME_EXCHANGE); False if unsupported."""
     try:

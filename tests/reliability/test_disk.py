@@ -116,6 +116,35 @@ def test_a_compile_waits_for_the_lock(tmp_path: Path) -> None:
     assert set(states(tmp_path, old, new).values()) == {"new"}
 
 
+@pytest.mark.parametrize("mode", ["--check", "--diff"])
+def test_check_waits_for_a_compile_holding_the_lock(tmp_path: Path, mode: str) -> None:
+    """--check/--diff compare out/ only when no compile is swapping stacks in (a shared lock), and create nothing."""
+    fleet_root(tmp_path, n=2)
+    lock = tmp_path / "out" / outdir.LOCK
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, os, sys\nfd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)\n"
+         "fcntl.flock(fd, fcntl.LOCK_EX)\nprint('held', flush=True)\nsys.stdin.read()\n", str(lock)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdin is not None
+    assert holder.stdout.readline().strip() == "held"
+    before = harness.snapshot(tmp_path / "out")
+    checker = subprocess.Popen([*harness.CLI, mode, "specs"], cwd=tmp_path, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not _has_open(checker.pid, lock) and time.monotonic() < deadline and checker.poll() is None:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    assert checker.poll() is None, f"{mode} did not wait for the compile's lock"
+    holder.stdin.close()
+    holder.wait(timeout=10)
+    holder.stdout.close()
+    _, stderr = checker.communicate(timeout=120)
+    assert checker.returncode == 1, stderr  # specs/ holds fleet B: out of date
+    assert "Traceback" not in stderr
+    assert {k: v for k, v in harness.snapshot(tmp_path / "out").items() if "cache" not in k} == \
+        {k: v for k, v in before.items() if "cache" not in k}
+
+
 def _has_open(pid: int, path: Path) -> bool:
     try:
         return any(os.readlink(f"/proc/{pid}/fd/{fd}") == str(path) for fd in os.listdir(f"/proc/{pid}/fd"))
