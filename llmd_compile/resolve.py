@@ -38,7 +38,7 @@ class Names:
     ms_release: str
     ms_fullname: str
     decode: str
-    route: str
+    route: str | None  # None: a picker-only stack (gateway.provider none) has no HTTPRoute
     pvc: str | None
 
     @property
@@ -74,7 +74,7 @@ def derive_names(spec: Spec) -> Names:
         ms_release=ms,
         ms_fullname=fullname,
         decode=f"{fullname}-decode",
-        route=spec.route.name,
+        route=spec.route.name if spec.route else None,
         pvc=pvc.name if pvc else None,
     )
 
@@ -85,7 +85,7 @@ class Stack:
 
     spec: Spec
     release: charts.Release | None
-    infra: charts.InfraChart
+    infra: charts.InfraChart | None  # None: no llm-d-infra release (gateway.provider none)
     pool: charts.PoolChart
     ms: charts.ModelServiceChart
     picker: PickerVersion
@@ -148,11 +148,13 @@ class Stack:
 
 
 def _release_for(spec: Spec) -> charts.Release | None:
-    """The preset: `release:`, or the one whose three charts the spec pins exactly."""
+    """The preset: `release:`, or the one whose three charts (two without a Gateway) the spec pins exactly."""
     if spec.release:
         return charts.RELEASES[spec.release]
     pins = (spec.charts.infra, spec.charts.inferencepool, spec.charts.modelservice)
-    return next((r for r in charts.RELEASES.values() if pins == (r.infra, r.inferencepool, r.modelservice)), None)
+    gateway = spec.gateway.provider != "none"
+    return next((r for r in charts.RELEASES.values()
+                 if pins == (r.infra if gateway else None, r.inferencepool, r.modelservice)), None)
 
 
 def _written(spec: Spec, field: str) -> bool:
@@ -197,6 +199,24 @@ def _role_problems(spec: Spec, source: str) -> list[Problem]:
     return out
 
 
+def _gateway_problems(spec: Spec, source: str) -> list[Problem]:
+    """Settings that need the llm-d-infra Gateway, written in a picker-only stack (gateway.provider none)."""
+    if spec.gateway.provider != "none":
+        return []
+    openshift = spec.platforms.openshift
+    needs = [
+        ("charts.infra", spec.charts.infra is not None,
+         "no llm-d-infra release is installed without a Gateway: drop charts.infra"),
+        ("gateway.service", _written(spec, "gateway.service"), "there is no gateway Service: drop gateway.service"),
+        ("benchmark.guidellm", spec.benchmark.guidellm is not None,
+         "the guidellm Job drives load through the gateway Service, which a picker-only stack does not have"),
+        ("platforms.openshift.exposeRoute",
+         openshift is not None and openshift.exposeRoute and _written(spec, "platforms.openshift.exposeRoute"),
+         "the OpenShift Route exposes the gateway Service, which a picker-only stack does not have"),
+    ]
+    return [Problem(source, 0, 0, field, message) for field, wrong, message in needs if wrong]
+
+
 def resolve(spec: Spec, source: str) -> Stack:
     written = spec
     release = _release_for(spec)
@@ -216,7 +236,8 @@ def resolve(spec: Spec, source: str) -> Stack:
             return None
         return table[version]
 
-    infra = pick("infra", spec.charts.infra, charts.INFRA, release.infra if release else None)
+    gateway = spec.gateway.provider != "none"
+    infra = pick("infra", spec.charts.infra, charts.INFRA, release.infra if release else None) if gateway else None
     pool = pick("inferencepool", spec.charts.inferencepool, charts.POOL, release.inferencepool if release else None)
     ms = pick("modelservice", spec.charts.modelservice, charts.MODELSERVICE,
               release.modelservice if release else None)
@@ -231,8 +252,8 @@ def resolve(spec: Spec, source: str) -> Stack:
             picker = picker_for_image(image, spec.scheduler.version)
         except ValueError as exc:
             problems.append(Problem(source, 0, 0, "scheduler.image", str(exc)))
-    problems += _role_problems(written, source)
-    if problems or infra is None or pool is None or ms is None or picker is None:
+    problems += _role_problems(written, source) + _gateway_problems(written, source)
+    if problems or (infra is None and gateway) or pool is None or ms is None or picker is None:
         raise SpecError(problems)
     problems = _compat_problems(written, source, compat.Pins(
         infra, pool, ms, picker, provider=spec.gateway.provider,

@@ -97,6 +97,9 @@ class ModelServiceChart:
     # multinode: true renders a LeaderWorkerSet per replica; its size is parallelism.data in v0.2.x (the wide-EP
     # guide's "hack": data = pods) and parallelism.workers in v0.4.x (CATALOG §b.2); v0.3.x: not catalogued.
     lws_size: Literal["data", "workers"] | None = "workers"
+    # decode|prefill.initContainers, rendered after the routing sidecar (schema since v0.3.11, CATALOG §b.2; the
+    # LD@899f8517 sim guide runs its UDS tokenizer there on v0.4.9).
+    init_containers: bool = False
 
 
 INFRA: Mapping[str, InfraChart] = MappingProxyType({
@@ -138,11 +141,11 @@ MODELSERVICE: Mapping[str, ModelServiceChart] = MappingProxyType({
     "v0.3.8": ModelServiceChart("v0.3.8", serving_label="llm-d.ai/inferenceServing", custom_labels=False,
                                 lws_size=None),
     "v0.4.5": ModelServiceChart("v0.4.5", accelerator_types=ACCELERATORS_V045, has_node_selector=True,
-                                dra_types=DRA_V04),
+                                dra_types=DRA_V04, init_containers=True),
     "v0.4.9": ModelServiceChart("v0.4.9", accelerator_types=ACCELERATORS_V045, has_node_selector=True,
-                                dra_types=DRA_V04),
+                                dra_types=DRA_V04, init_containers=True),
     "v0.4.12": ModelServiceChart("v0.4.12", accelerator_types=ACCELERATORS_V045, has_node_selector=True,
-                                 dra_types=DRA_V04),
+                                 dra_types=DRA_V04, init_containers=True),
 })
 
 

@@ -18,7 +18,7 @@ from llmd_compile.catalog.plugins import PickerVersion
 class Pins:
     """What the rules look at: resolved versions plus the spec choices that depend on them."""
 
-    infra: InfraChart
+    infra: InfraChart | None  # None: no llm-d-infra release (gateway.provider none)
     pool: PoolChart
     ms: ModelServiceChart
     picker: PickerVersion
@@ -36,6 +36,11 @@ class Rule:
     fields: tuple[str, ...]  # spec fields to report at, in order of preference
     fires: Callable[[Pins], bool]
     message: Callable[[Pins], str]
+
+
+def _infra(p: Pins) -> InfraChart:
+    assert p.infra is not None, "only rules that fire with an infra chart ask for it"
+    return p.infra
 
 
 def _v1_api_picker(p: PickerVersion) -> bool:
@@ -69,10 +74,10 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "provider-needs-infra",
         ("gateway.provider", "charts.infra", "release"),
-        lambda p: p.provider not in p.infra.providers,
+        lambda p: p.infra is not None and p.provider not in p.infra.providers,
         lambda p: (
-            f"llm-d-infra {p.infra.version} renders no {p.provider} gateway (it knows "
-            f"{', '.join(sorted(p.infra.providers))}; kgateway's 'agentgateway-v2' class is not the agentgateway "
+            f"llm-d-infra {_infra(p).version} renders no {p.provider} gateway (it knows "
+            f"{', '.join(sorted(_infra(p).providers))}; kgateway's 'agentgateway-v2' class is not the agentgateway "
             f"provider): {p.provider} needs llm-d-infra v1.4.0 (CATALOG §c.2)"
         ),
     ),

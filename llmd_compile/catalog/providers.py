@@ -13,6 +13,14 @@ from typing import Any
 
 GATEWAY_API_REPO = "https://github.com/kubernetes-sigs/gateway-api.git"
 GAIE_REPO = "https://github.com/kubernetes-sigs/gateway-api-inference-extension.git"
+# gateway.provider of a picker-only stack: no llm-d-infra Gateway, no HTTPRoute, no control plane. Every
+# inferencepool chart takes `provider.name: none` (the v0.5.1 default; "Options: gke, istio, none" from v1.0.1,
+# CATALOG §d.1, §d.2); a gateway the user runs routes to the InferencePool (as the rhoai environment, §h).
+NO_GATEWAY = "none"
+
+
+def has_gateway(provider: str) -> bool:
+    return provider != NO_GATEWAY
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,9 @@ def control_plane(release: str | None, provider: str) -> tuple[HelmChart, ...]:
 
 def prerequisites(release: str | None, provider: str, gateway_api_crds: str, gaie_crds: str) -> str:
     """One sentence for the stack README: the CRD revisions and the control plane the provider needs."""
+    if not has_gateway(provider):
+        return (f"Prerequisites: inference-extension CRDs {gaie_crds} (InferencePool). This stack installs no Gateway, "
+                "so it needs no gateway control plane and no Gateway API CRDs of its own (your gateway brings them).")
     crds = f"Gateway API CRDs {gateway_api_crds} and inference-extension CRDs {gaie_crds}"
     charts = control_plane(release, provider)
     if provider == "istio":

@@ -53,10 +53,10 @@ class Diagnostic:
 
 
 def _rules() -> Mapping[str, Rule]:
-    from llmd_compile.check import capacity, platform, wiring
+    from llmd_compile.check import capacity, platform, privileges, wiring
 
     rules: dict[str, Rule] = {}
-    for module in (wiring, capacity, platform):
+    for module in (wiring, capacity, platform, privileges):
         for rule in module.RULES:
             if rule.code in rules:
                 raise AssertionError(f"duplicate diagnostic code {rule.code}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from llmd_compile.catalog import providers
 from llmd_compile.check import Finding, Rule
 from llmd_compile.check.artifacts import Artifacts, dig
 
@@ -20,7 +21,7 @@ def openshift_istio(a: Artifacts) -> Iterator[Finding]:
 
 def gke_timeouts(a: Artifacts) -> Iterator[Finding]:
     spec = a.stack.spec
-    if spec.gateway.provider == "gke" and spec.route.timeouts.model_dump(exclude_none=True):
+    if spec.gateway.provider == "gke" and spec.route and spec.route.timeouts.model_dump(exclude_none=True):
         yield Finding("route.timeouts", "GKE gateways reject HTTPRoute timeouts; they were left out")
 
 
@@ -34,8 +35,9 @@ def gke_podmonitor(a: Artifacts) -> Iterator[Finding]:
 
 
 def kgateway_renamed(a: Artifacts) -> Iterator[Finding]:
-    if a.stack.spec.gateway.provider == "kgateway" and a.stack.infra.has_provider:
-        yield Finding("gateway.provider", f"llm-d-infra {a.stack.infra.version} renders agentgateway for the "
+    infra = a.stack.infra
+    if a.stack.spec.gateway.provider == "kgateway" and infra is not None and infra.has_provider:
+        yield Finding("gateway.provider", f"llm-d-infra {infra.version} renders agentgateway for the "
                                           "kgateway provider (kgateway is deprecated in llm-d)")
 
 
@@ -81,16 +83,42 @@ def prerequisites(a: Artifacts) -> Iterator[Finding]:
     release = a.stack.release
     crds = f"Gateway API CRDs {release.gateway_api_crds}, inference-extension CRDs {release.gaie_crds}" \
         if release else "Gateway API and inference-extension CRDs matching the pinned charts"
+    if not providers.has_gateway(a.stack.spec.gateway.provider):  # no Gateway, no HTTPRoute: the pool's CRDs only
+        crds = f"inference-extension CRDs {release.gaie_crds}" if release else \
+            "inference-extension CRDs matching the pinned inferencepool chart"
     yield Finding("charts.inferencepool", f"install before syncing: {crds} (without the InferenceModel/Pool CRDs "
                                           "the EPP crash-loops)")
 
 
 def gateway_class(a: Artifacts) -> Iterator[Finding]:
+    if not providers.has_gateway(a.stack.spec.gateway.provider):
+        return  # no llm-d-infra release: LLMD412 reports gateway pieces that should not be there
     cls = dig(a.infra, "gateway", "gatewayClassName")
     allowed = GATEWAY_CLASSES[a.stack.spec.gateway.provider]
     if cls not in allowed:
         yield Finding("gateway.provider", f"gatewayClassName {cls!r} does not belong to provider "
                                           f"{a.stack.spec.gateway.provider} ({sorted(allowed)})")
+
+
+def picker_only(a: Artifacts) -> Iterator[Finding]:
+    """A picker-only stack's artifacts carry nothing that needs a Gateway (which would fail or dangle)."""
+    if providers.has_gateway(a.stack.spec.gateway.provider):
+        return
+    infra = [r.get("name") for r in dig(a.doc("helmfile.yaml"), "releases", default=[]) or []
+             if str(r.get("chart", "")).endswith("/llm-d-infra")]
+    if infra or a.doc("values/infra.yaml") is not None:
+        yield Finding("gateway.provider", f"the stack installs llm-d-infra {infra or ['(values/infra.yaml)']}, "
+                                          "a Gateway nothing asked for")
+    routes = sorted(str(dig(d, "metadata", "name")) for d in a.base_docs() if d.get("kind") == "HTTPRoute")
+    if routes:
+        yield Finding("gateway.provider", f"HTTPRoute(s) {routes} name a Gateway the stack does not install")
+    name = dig(a.pool, "provider", "name", default="none")
+    if name != "none":
+        yield Finding("gateway.provider", f"inferencepool provider.name {name!r} renders {name}-specific objects "
+                                          "for a gateway the stack does not have; it must be 'none'")
+    if dig(a.pool, "experimentalHttpRoute", "enabled"):
+        yield Finding("gateway.provider", "the inferencepool chart would render an HTTPRoute "
+                                          "(experimentalHttpRoute.enabled) to a Gateway the stack does not install")
 
 
 def schemaless_chart(a: Artifacts) -> Iterator[Finding]:
@@ -122,4 +150,7 @@ RULES = (
          "disable monitoring.podMonitor on GKE, or install the Prometheus operator CRDs first", gke_podmonitor),
     Rule("LLMD410", "info", "modelservice chart without a values schema",
          "pin llm-d-modelservice >= v0.2.8 to have Helm validate values too", schemaless_chart),
+    Rule("LLMD412", "error", "a picker-only stack carries gateway pieces",
+         "with gateway.provider none, let llmd-compile emit no llm-d-infra release, no HTTPRoute and inferencepool "
+         "provider.name none; do not hand-edit out/", picker_only),
 )

@@ -1,5 +1,8 @@
 """Wiring: Gateway <- HTTPRoute -> InferencePool -> EPP -> model pods -> PVC -> Secret (LLMD1xx).
 
+A picker-only stack (gateway.provider none) has no Gateway, HTTPRoute or smoke test: the rules about them find
+nothing to check there, and LLMD412 (check/platform.py) makes sure none was generated.
+
 Every expected value is re-derived from the artifacts themselves (release names from the
 helmfile, chart naming rules from catalog.naming), never read back from resolve's Names.
 """
@@ -10,7 +13,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from llmd_compile.catalog import naming, vllm
+from llmd_compile.catalog import naming, providers, vllm
 from llmd_compile.check import Finding, Rule
 from llmd_compile.check import paths as paths_rules
 from llmd_compile.check.artifacts import Artifacts, dig
@@ -176,6 +179,8 @@ def served_name(a: Artifacts) -> Iterator[Finding]:
 
 
 def smoke_target(a: Artifacts) -> Iterator[Finding]:
+    if not providers.has_gateway(a.stack.spec.gateway.provider):
+        return  # picker-only: no gateway Service and no smoke test (LLMD412 guards the rest)
     gateway = naming.gateway_name(_releases(a).get("llm-d-infra", ""))
     service = naming.gateway_service(gateway, a.stack.spec.gateway.provider)
     script = _job_script(a, "smoke-test")

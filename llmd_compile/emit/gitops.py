@@ -3,7 +3,9 @@
 Argo CD layout (per platform): `argocd/<platform>.yaml` is the parent Application; it syncs the child
 Applications in `argocd/<platform>/`, ordered by sync waves so that what a later object needs exists first:
 CRDs (-3) -> gateway control plane (-2, -1) -> Gateway (0) -> InferencePool + EPP (1) -> cache PVC, model
-download, HTTPRoute, smoke-test hook (2) -> model servers (3).
+download, HTTPRoute, smoke-test hook (2) -> model servers (3). A picker-only stack (gateway.provider none) has
+no Gateway API CRDs, control plane, Gateway, HTTPRoute or smoke test: inference-extension CRDs (-3) ->
+InferencePool + EPP (1) -> cache PVC and download (2) -> model servers (3).
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ IN_CLUSTER = "https://kubernetes.default.svc"
 
 
 def _charts(stack: Stack) -> list[dict[str, Any]]:
-    """The stack's three releases in install order, with their Argo CD sync wave."""
+    """The stack's releases (three; two without a Gateway) in install order, with their Argo CD sync wave."""
     names = stack.names
-    return [
+    infra = [] if stack.infra is None else [
         {"release": names.infra_release, "helmfile": "llm-d-infra/llm-d-infra", "repo": INFRA_REPO,
-         "chart": "llm-d-infra", "version": stack.infra.version, "values": "values/infra.yaml", "wave": 0},
+         "chart": "llm-d-infra", "version": stack.infra.version, "values": "values/infra.yaml", "wave": 0}]
+    return [
+        *infra,
         {"release": names.pool, "helmfile": f"oci://{POOL_OCI}/inferencepool", "repo": POOL_OCI,
          "chart": "inferencepool", "version": stack.pool.version, "values": "values/inferencepool.yaml", "wave": 1},
         {"release": names.ms_release, "helmfile": "llm-d-modelservice/llm-d-modelservice", "repo": MS_REPO,
@@ -40,6 +44,14 @@ def crd_revisions(stack: Stack) -> tuple[str, str]:
     return "v1.3.0", stack.pool.version
 
 
+def _crds(stack: Stack) -> list[tuple[str, str, str]]:
+    """(name, repository, revision) of the CRD sets the stack needs; without a Gateway only the InferencePool's."""
+    gateway_api, gaie = crd_revisions(stack)
+    crds = [("gateway-api-crds", providers.GATEWAY_API_REPO, gateway_api),
+            ("inference-extension-crds", providers.GAIE_REPO, gaie)]
+    return crds if providers.has_gateway(stack.spec.gateway.provider) else crds[1:]
+
+
 def helmfile(stack: Stack) -> dict[str, Any]:
     namespace = stack.names.namespace
     releases = []
@@ -52,10 +64,8 @@ def helmfile(stack: Stack) -> dict[str, Any]:
         release["values"] = [chart["values"]]
         releases.append(release)
         previous.append(f"{namespace}/{chart['release']}")
-    return {
-        "repositories": [{"name": "llm-d-infra", "url": INFRA_REPO}, {"name": "llm-d-modelservice", "url": MS_REPO}],
-        "releases": releases,
-    }
+    repos = [{"name": "llm-d-infra", "url": INFRA_REPO}] if stack.infra is not None else []
+    return {"repositories": [*repos, {"name": "llm-d-modelservice", "url": MS_REPO}], "releases": releases}
 
 
 def _control_plane(stack: Stack) -> tuple[providers.HelmChart, ...]:
@@ -118,9 +128,7 @@ def children(stack: Stack, key: str, platform: str, server: str) -> dict[str, di
     git = {"repoURL": argo.repoURL, "targetRevision": argo.targetRevision}
     apps: dict[str, dict[str, Any]] = {}
     target = key
-    gateway_api, gaie = crd_revisions(stack)
-    for crd, repo, rev in (("gateway-api-crds", providers.GATEWAY_API_REPO, gateway_api),
-                           ("inference-extension-crds", providers.GAIE_REPO, gaie)):
+    for crd, repo, rev in _crds(stack):
         apps[f"00-{crd}.yaml"] = _app(stack, f"{name}-{target}-{crd}", -3, ns,
                                       [{"repoURL": repo, "targetRevision": rev, "path": "config/crd"}],
                                       f"{name}-prereqs", server)
@@ -158,9 +166,10 @@ def projects(stack: Stack) -> list[dict[str, Any]]:
     argo = stack.spec.gitops.argocd
     assert argo is not None
     name, ns = stack.spec.metadata.name, stack.names.namespace
-    stack_repos = sorted({argo.repoURL, INFRA_REPO, POOL_OCI, MS_REPO})
-    prereq_repos = sorted({providers.GATEWAY_API_REPO, providers.GAIE_REPO, *(c.repo for c in _control_plane(stack))})
+    stack_repos = sorted({argo.repoURL, POOL_OCI, MS_REPO, *(c["repo"] for c in _charts(stack))})
+    prereq_repos = sorted({*(repo for _, repo, _ in _crds(stack)), *(c.repo for c in _control_plane(stack))})
     cp_namespaces = sorted({c.namespace for c in _control_plane(stack)})
+    prereqs = "CRDs and gateway control plane" if providers.has_gateway(stack.spec.gateway.provider) else "CRDs"
     return [
         {"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject",
          "metadata": {"name": name, "namespace": argo.namespace},
@@ -173,7 +182,7 @@ def projects(stack: Stack) -> list[dict[str, Any]]:
                                                {"group": "rbac.authorization.k8s.io", "kind": "ClusterRoleBinding"}]}},
         {"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject",
          "metadata": {"name": f"{name}-prereqs", "namespace": argo.namespace},
-         "spec": {"description": f"cluster prerequisites of llm-d stack {name}: CRDs and gateway control plane",
+         "spec": {"description": f"cluster prerequisites of llm-d stack {name}: {prereqs}",
                   "sourceRepos": prereq_repos,
                   "destinations": [{"server": server, "namespace": n} for server in _servers(stack)
                                    for n in sorted({ns, *cp_namespaces})],

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from llmd_compile import yamlio
+from llmd_compile.catalog import providers
 from llmd_compile.emit import epp, precise
 from llmd_compile.emit.modelservice import model_dir, modelservice_values
 from llmd_compile.resolve import EPP_GRPC_PORT, SERVICE_PORT, Stack
@@ -32,6 +33,7 @@ def _split_image(image: str) -> tuple[str, str, str]:
 def infra_values(stack: Stack) -> dict[str, Any]:
     spec = stack.spec
     provider = spec.gateway.provider
+    assert stack.infra is not None, "a picker-only stack (gateway.provider none) installs no llm-d-infra"
     gateway: dict[str, Any] = {}
     class_name = {"istio": "istio", "kgateway": "kgateway", "agentgateway": "agentgateway",
                   "gke": "gke-l7-regional-external-managed"}[provider]
@@ -85,6 +87,7 @@ def inferencepool_values(stack: Stack) -> dict[str, Any]:
     pool["modelServers"] = {"matchLabels": stack.pod_labels}
     values: dict[str, Any] = {"inferenceExtension": extension, "inferencePool": pool}
     provider = spec.gateway.provider
+    # kgateway, agentgateway and a picker-only stack (none) need nothing provider-specific from the chart.
     provider_name = provider if provider in ("istio", "gke") and stack.pool.destination_rule != "infra" else "none"
     if provider == "gke":
         provider_name = "gke"
@@ -111,8 +114,10 @@ def _epp_monitoring(stack: Stack) -> dict[str, Any] | None:
 
 
 def emit(stack: Stack) -> dict[str, str]:
-    return {
-        "values/infra.yaml": yamlio.dump(infra_values(stack)),
+    files: dict[str, str] = {
         "values/inferencepool.yaml": yamlio.dump(inferencepool_values(stack)),
         "values/modelservice.yaml": yamlio.dump(modelservice_values(stack)),
     }
+    if providers.has_gateway(stack.spec.gateway.provider):
+        files["values/infra.yaml"] = yamlio.dump(infra_values(stack))
+    return files

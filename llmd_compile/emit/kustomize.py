@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmd_compile import yamlio
+from llmd_compile.catalog import providers
 from llmd_compile.emit import manifests
 from llmd_compile.resolve import Stack
 
@@ -25,11 +26,13 @@ def platforms(stack: Stack) -> list[str]:
 
 
 def base_resources(stack: Stack) -> dict[str, dict[str, Any]]:
+    # A picker-only stack has no Gateway: nothing for an HTTPRoute to hang from and no entry point to smoke-test.
+    gateway = providers.has_gateway(stack.spec.gateway.provider)
     docs = {
         "pvc.yaml": manifests.pvc(stack),
         "model-download-job.yaml": manifests.model_download_job(stack),
-        "httproute.yaml": manifests.httproute(stack),
-        "smoke-test-job.yaml": manifests.smoke_test_job(stack),
+        "httproute.yaml": manifests.httproute(stack) if gateway else None,
+        "smoke-test-job.yaml": manifests.smoke_test_job(stack) if gateway else None,
     }
     return {name: doc for name, doc in docs.items() if doc is not None}
 
@@ -75,7 +78,9 @@ class Patch:
 
 def platform_extras(stack: Stack, platform: str) -> dict[str, dict[str, Any]]:
     settings = getattr(stack.spec.platforms, platform)
-    if platform == "openshift" and settings.exposeRoute and stack.spec.gateway.provider != "gke":
+    # GKE's gateway has its own load balancer; a picker-only stack has no gateway Service to expose.
+    exposable = stack.spec.gateway.provider not in ("gke", providers.NO_GATEWAY)
+    if platform == "openshift" and settings.exposeRoute and exposable:
         return {"gateway-route.yaml": manifests.openshift_route(stack)}
     return {}
 
@@ -87,7 +92,7 @@ def platform_patches(stack: Stack, platform: str) -> list[Patch]:
     if claim is not None and settings.storageClassName:
         patches.append(Patch("PersistentVolumeClaim", (("/spec/storageClassName", settings.storageClassName),),
                              name=claim.name))
-    if platform == "kubernetes":
+    if platform == "kubernetes" and any(doc["kind"] == "Job" for doc in base_resources(stack).values()):
         # Images like curlimages/curl name their USER (curl_user): with runAsNonRoot the kubelet refuses
         # them unless the UID is numeric. OpenShift's restricted-v2 assigns one, so only here.
         ops = tuple((f"/spec/template/spec/securityContext/{key}", NON_ROOT_UID)

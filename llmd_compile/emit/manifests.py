@@ -1,5 +1,8 @@
 """Plain Kubernetes manifests of the stack: HTTPRoute, cache PVC, and our own Jobs.
 
+The HTTPRoute, the smoke test, the benchmark and the OpenShift Route all go through the Gateway: a picker-only
+stack (gateway.provider none) has none of them.
+
 Shaped as the Kubernetes and Gateway API docs show them. Our Jobs run as non-root with every
 capability dropped and a read-only root filesystem, so they pass OpenShift `restricted-v2`.
 """
@@ -36,14 +39,15 @@ def restricted_container() -> dict[str, Any]:
 
 
 def httproute(stack: Stack) -> dict[str, Any]:
-    names = stack.names
+    names, route = stack.names, stack.spec.route
+    assert route is not None, "the spec requires route with a Gateway (kustomize emits no route without one)"
     backend: dict[str, Any] = {"group": stack.pool_group, "kind": "InferencePool", "name": names.pool}
     gke = stack.spec.gateway.provider == "gke"
     if not gke:  # the guides' GKE routes carry no port (LD@v0.3.0+, CATALOG §a.6, §g.1)
         backend["port"] = SERVICE_PORT
     backend["weight"] = 1
     rule: dict[str, Any] = {"backendRefs": [backend]}
-    timeouts = stack.spec.route.timeouts.model_dump(exclude_none=True)
+    timeouts = route.timeouts.model_dump(exclude_none=True)
     if timeouts and not gke:  # GKE gateways reject route timeouts (CATALOG §g.1)
         rule["timeouts"] = timeouts
     rule["matches"] = [{"path": {"type": "PathPrefix", "value": "/"}}]

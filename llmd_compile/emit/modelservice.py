@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmd_compile.emit import disagg, precise, widep
+from llmd_compile.emit import disagg, precise, probes, security, sim, widep
 from llmd_compile.resolve import SERVICE_PORT, Stack
 from llmd_compile.spec.models import Workload
 
@@ -91,6 +91,7 @@ def _container(stack: Stack, name: str, role: Workload) -> dict[str, Any]:
         "args": args,
         "env": env,
         "ports": ports,
+        **probes.probes(stack, role, port),
         "resources": _resources(stack, role),
         "mountModelVolume": True,
         # vLLM and torch write caches under $HOME; these stay writable under any UID (OpenShift).
@@ -99,6 +100,9 @@ def _container(stack: Stack, name: str, role: Workload) -> dict[str, Any]:
             {"name": "torch-compile-cache", "mountPath": "/.cache"},
         ],
     }
+    context = security.container_context(stack, name, role)
+    if context:
+        container["securityContext"] = context
     if stack.multinode and not simulated:
         launch = widep.launch(stack, role, port, args)
         container = {"name": "vllm", "image": role.image, **launch,
@@ -134,11 +138,17 @@ def _role(stack: Stack, name: str, role: Workload) -> dict[str, Any]:
             values["nodeSelector"] = selector
         else:
             values["extraConfig"] = {"nodeSelector": selector}
+    tokenizer = sim.tokenizer_image(stack)
+    if tokenizer:
+        values["initContainers"] = [sim.tokenizer_sidecar(tokenizer)]
     values["containers"] = [container]
     values["volumes"] = [
         {"name": "metrics-volume", "emptyDir": {}},
         {"name": "torch-compile-cache", "emptyDir": {}},
     ]
+    if tokenizer:
+        container["volumeMounts"].append({"name": sim.VOLUME, "mountPath": sim.SOCKET_DIR})
+        values["volumes"].append({"name": sim.VOLUME, "emptyDir": {}})
     # Tensor-parallel workers talk through /dev/shm (64Mi by default). MS v0.2.8/v0.2.9 reject any volume but
     # {name, emptyDir: {}} (CATALOG §b.4), so there the pods keep the default.
     wants_shm = role.parallelism.tensor > 1 or "shmSize" in role.model_fields_set

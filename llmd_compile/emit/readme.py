@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from llmd_compile import yamlio
-from llmd_compile.emit import epp, manifests
-from llmd_compile.emit.kustomize import platforms
-from llmd_compile.resolve import Stack
+from llmd_compile.catalog import providers
+from llmd_compile.emit import epp, manifests, security
+from llmd_compile.emit.kustomize import base_resources, platforms
+from llmd_compile.resolve import SERVICE_PORT, Stack
 
 
 def _scorers(stack: Stack) -> list[str]:
@@ -15,17 +16,20 @@ def _scorers(stack: Stack) -> list[str]:
             for t in (p["type"] for p in config["plugins"]) if t in weights]
 
 
+def _gateway(stack: Stack) -> bool:
+    return providers.has_gateway(stack.spec.gateway.provider)
+
+
 def _crd_commands(stack: Stack) -> list[str]:
-    from llmd_compile.catalog import providers
     from llmd_compile.emit.gitops import crd_revisions
 
     gateway_api, gaie = crd_revisions(stack)
-    return [f"kubectl apply -k '{providers.GATEWAY_API_REPO.removesuffix('.git')}/config/crd?ref={gateway_api}'",
-            f"kubectl apply -k '{providers.GAIE_REPO.removesuffix('.git')}/config/crd?ref={gaie}'"]
+    commands = [f"kubectl apply -k '{providers.GATEWAY_API_REPO.removesuffix('.git')}/config/crd?ref={gateway_api}'",
+                f"kubectl apply -k '{providers.GAIE_REPO.removesuffix('.git')}/config/crd?ref={gaie}'"]
+    return commands if _gateway(stack) else commands[1:]
 
 
 def _prerequisites(stack: Stack) -> str:
-    from llmd_compile.catalog import providers
     from llmd_compile.emit.gitops import crd_revisions
 
     release = stack.release.name if stack.release else None
@@ -34,12 +38,17 @@ def _prerequisites(stack: Stack) -> str:
 
 def _topology(stack: Stack) -> list[str]:
     spec, n = stack.spec, stack.names
+    if _gateway(stack):
+        entry = ["  client([client]) --> gw",
+                 f"  gw[\"Gateway {n.gateway}<br/>Service {n.gateway_service}\"] --> route",
+                 f"  route[\"HTTPRoute {n.route}\"] --> pool"]
+    else:  # picker-only: the way in is not part of this stack
+        entry = ["  client([client]) -.-> gw",
+                 "  gw[\"your Gateway + HTTPRoute<br/>(not generated)\"] -.-> pool"]
     lines = [
         "```mermaid",
         "flowchart LR",
-        "  client([client]) --> gw",
-        f"  gw[\"Gateway {n.gateway}<br/>Service {n.gateway_service}\"] --> route",
-        f"  route[\"HTTPRoute {n.route}\"] --> pool",
+        *entry,
         f"  pool[\"InferencePool {n.pool}\"] -.->|ext-proc :9002| epp",
         f"  epp[\"EPP {n.epp}<br/>{'<br/>'.join(_scorers(stack))}\"]",
         f"  pool --> decode[\"{spec.decode.replicas}x decode {n.decode}<br/>port 8000\"]",
@@ -60,6 +69,7 @@ def _privileges(stack: Stack) -> list[str]:
     if rdma is not None:
         rows.append(f"| model pods (prefill, decode) | device `{rdma.resource}` x{rdma.count} | RDMA for the "
                     f"{spec.kvTransfer.connector} KV-cache transfer (kvTransfer.rdma) |")
+    rows += [f"| {pods} | {what} | {why} |" for pods, what, why in security.rows(stack)]
     if not rows:
         return ["No pod of this stack asks for privileges beyond OpenShift `restricted-v2`: our Jobs run as "
                 "non-root with every capability dropped and a read-only root filesystem.", ""]
@@ -82,7 +92,7 @@ def render(stack: Stack) -> str:
         "",
         "| component | version |",
         "|---|---|",
-        f"| llm-d-infra chart | {stack.infra.version} |",
+        *([f"| llm-d-infra chart | {stack.infra.version} |"] if stack.infra else []),
         f"| inferencepool chart | {stack.pool.version} (InferencePool `{stack.pool_api_version}`) |",
         f"| llm-d-modelservice chart | {stack.ms.version} |",
         f"| endpoint picker | `{spec.scheduler.image}` (registry `{stack.picker.name}`) |",
@@ -100,18 +110,7 @@ def render(stack: Stack) -> str:
         "",
         "| path | what |",
         "|---|---|",
-        "| `values/infra.yaml` | llm-d-infra values (Gateway, Istio DestinationRule for the EPP) |",
-        "| `values/inferencepool.yaml` | inferencepool values (EPP, pool selector, plugin config) |",
-        "| `values/modelservice.yaml` | llm-d-modelservice values (vLLM decode pods) |",
-        "| `epp/endpoint-picker-config.yaml` | the EndpointPickerConfig embedded in the inferencepool values |",
-        "| `base/` | HTTPRoute, model cache PVC and download Job, smoke-test Job |",
-        *[f"| `overlays/{p}/` | {p} overlay (includes the user component `overlays/{p}/` at the repo root) |"
-          for p in plats],
-        "| `helmfile.yaml` | the three releases, for deploys without Argo CD |",
-        "| `prereqs/helmfile.yaml` | the gateway control plane the stack needs |",
-        "| `argocd/` | AppProjects, OCI repository entries, one parent Application per platform and its "
-        "children in sync waves (CRDs, control plane, gateway, pool, overlay, model servers) |",
-        "| `bench/guidellm-job.yaml` | the guidellm benchmark Job (run on demand) |",
+        *_files(stack),
         "",
         "## Deploy",
         "",
@@ -128,28 +127,108 @@ def render(stack: Stack) -> str:
             "```",
             "",
         ]
+    gateway = _gateway(stack)
     lines += [
         "With Argo CD: `kubectl apply -f argocd/projects.yaml -f argocd/repositories.yaml "
         "-f argocd/<platform>.yaml`. Without it:",
         "",
         "```bash",
         *_crd_commands(stack),
-        "helmfile sync -f prereqs/helmfile.yaml   # gateway control plane",
-        f"kubectl apply -k overlays/{plats[0]}   # PVC, model download, HTTPRoute, smoke test",
+        *(["helmfile sync -f prereqs/helmfile.yaml   # gateway control plane",
+           f"kubectl apply -k overlays/{plats[0]}   # PVC, model download, HTTPRoute, smoke test"] if gateway else
+          [f"kubectl apply -k overlays/{plats[0]}   # model cache PVC and download"] if base_resources(stack) else []),
         f"helmfile sync -f helmfile.yaml -n {n.namespace}",
         "```",
         "",
         "## Test",
         "",
-        f"The smoke-test Job (`{spec.metadata.name}-smoke-test`, an Argo CD PostSync hook) checks "
+        *(_smoke_test(stack) if gateway else _attach_gateway(stack)),
+    ]
+    return "\n".join(lines)
+
+
+def _files(stack: Stack) -> list[str]:
+    plats = platforms(stack)
+    overlays = [f"| `overlays/{p}/` | {p} overlay (includes the user component `overlays/{p}/` at the repo root) |"
+                for p in plats]
+    if not _gateway(stack):
+        return [
+            "| `values/inferencepool.yaml` | inferencepool values (EPP, pool selector, plugin config; "
+            "`provider.name: none`) |",
+            "| `values/modelservice.yaml` | llm-d-modelservice values (vLLM decode pods) |",
+            "| `epp/endpoint-picker-config.yaml` | the EndpointPickerConfig embedded in the inferencepool values |",
+            "| `base/` | model cache PVC and download Job, if any (no HTTPRoute and no smoke test: no Gateway) |",
+            *overlays,
+            "| `helmfile.yaml` | the two releases (inferencepool, llm-d-modelservice), for deploys without Argo CD |",
+            "| `argocd/` | AppProjects, OCI repository entries, one parent Application per platform and its "
+            "children in sync waves (inference-extension CRDs, pool, overlay, model servers) |",
+        ]
+    return [
+        "| `values/infra.yaml` | llm-d-infra values (Gateway, Istio DestinationRule for the EPP) |",
+        "| `values/inferencepool.yaml` | inferencepool values (EPP, pool selector, plugin config) |",
+        "| `values/modelservice.yaml` | llm-d-modelservice values (vLLM decode pods) |",
+        "| `epp/endpoint-picker-config.yaml` | the EndpointPickerConfig embedded in the inferencepool values |",
+        "| `base/` | HTTPRoute, model cache PVC and download Job, smoke-test Job |",
+        *overlays,
+        "| `helmfile.yaml` | the three releases, for deploys without Argo CD |",
+        "| `prereqs/helmfile.yaml` | the gateway control plane the stack needs |",
+        "| `argocd/` | AppProjects, OCI repository entries, one parent Application per platform and its "
+        "children in sync waves (CRDs, control plane, gateway, pool, overlay, model servers) |",
+        "| `bench/guidellm-job.yaml` | the guidellm benchmark Job (run on demand) |",
+    ]
+
+
+def _smoke_test(stack: Stack) -> list[str]:
+    name, ns = stack.spec.metadata.name, stack.names.namespace
+    return [
+        f"The smoke-test Job (`{name}-smoke-test`, an Argo CD PostSync hook) checks "
         "`/v1/models`, `/v1/completions` and `/v1/chat/completions` through the gateway:",
         "",
         "```bash",
-        f"kubectl logs -n {n.namespace} job/{spec.metadata.name}-smoke-test",
+        f"kubectl logs -n {ns} job/{name}-smoke-test",
         "```",
         "",
     ]
-    return "\n".join(lines)
+
+
+def _attach_gateway(stack: Stack) -> list[str]:
+    """A picker-only stack: how traffic gets in, and how to reach a model server without a Gateway."""
+    n = stack.names
+    route = {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": {"name": stack.spec.metadata.name, "namespace": n.namespace},
+        "spec": {
+            "parentRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "<your-gateway>",
+                            "namespace": "<its-namespace>"}],
+            "rules": [{"backendRefs": [{"group": stack.pool_group, "kind": "InferencePool", "name": n.pool,
+                                        "port": SERVICE_PORT}],
+                       "matches": [{"path": {"type": "PathPrefix", "value": "/"}}]}],
+        },
+    }
+    lines = [
+        "This stack installs no Gateway (`gateway.provider: none`), so it has no smoke test: requests reach the "
+        f"endpoint picker only through a gateway you run whose controller implements the inference extension "
+        f"(InferencePool backends) and whose listener admits routes from namespace `{n.namespace}`. Route it to "
+        f"InferencePool `{n.pool}`, for example with this HTTPRoute, kept with your gateway's configuration (the user "
+        "components under `overlays/` at the repository root are shared by every stack):",
+        "",
+        "```yaml",
+        *str(yamlio.dump(route)).splitlines(),
+        "```",
+        "",
+    ]
+    if not stack.multinode:
+        lines += [
+            "A model server on its own, bypassing the picker:",
+            "",
+            "```bash",
+            f"kubectl port-forward -n {n.namespace} deployment/{n.decode} {SERVICE_PORT}:{SERVICE_PORT} &",
+            f"curl -s localhost:{SERVICE_PORT}/v1/models",
+            "```",
+            "",
+        ]
+    return lines
 
 
 def emit(stack: Stack) -> dict[str, str]:

@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, PositiveInt, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from llmd_compile.spec.base import LABEL_KEY, STRICT
+from llmd_compile.spec.health import Privileges, Probes
 from llmd_compile.spec.paths import (
     Disaggregation,
     KvEvents,
@@ -207,6 +209,11 @@ class Workload(_Model):
     # Pod annotations, e.g. k8s.v1.cni.cncf.io/networks for a Multus secondary (RDMA) network.
     podAnnotations: dict[Annotated[str, Field(pattern=LABEL_KEY, max_length=253)],
                          Annotated[str, Field(max_length=4096)]] = {}
+    # Health probes of the vLLM container (httpGet on its port); what is left out takes the path's values, as the
+    # llm-d guides set them (catalog/vllm.py PROBES); null: no probes.
+    probes: Probes | None = Probes()
+    # path: the Linux privileges the llm-d guides give the vLLM container on this path (spec/health.py); none: drop.
+    privileges: Privileges = "path"
 
     @field_validator("env")
     @classmethod
@@ -239,7 +246,9 @@ class GatewayService(_Model):
 
 
 class Gateway(_Model):
-    provider: Literal["istio", "kgateway", "agentgateway", "gke"] = "istio"
+    # none: a picker-only stack (InferencePool, endpoint picker, model servers): no llm-d-infra Gateway, no
+    # HTTPRoute, inferencepool provider.name none; a gateway you run routes to the InferencePool.
+    provider: Literal["istio", "kgateway", "agentgateway", "gke", "none"] = "istio"
     service: GatewayService = GatewayService()
 
 
@@ -399,6 +408,13 @@ class Checks(_Model):
 
 
 class Spec(_Model):
+    # For editors: route is required unless gateway.provider is none, and absent then (the validator below).
+    model_config = ConfigDict(**STRICT, json_schema_extra={
+        "if": {"properties": {"gateway": {"properties": {"provider": {"const": "none"}}, "required": ["provider"]}},
+               "required": ["gateway"]},
+        "then": {"not": {"required": ["route"]}},
+        "else": {"required": ["route"]},
+    })
     apiVersion: Literal["llmd-compile/v1alpha1"]
     kind: Literal["Stack"]
     # Base specs merged first (relative paths; see README "Layering"). The loader applies them.
@@ -416,9 +432,23 @@ class Spec(_Model):
     kvTransfer: KvTransfer = KvTransfer()
     gateway: Gateway = Gateway()
     scheduler: Scheduler
-    route: Route
+    # The HTTPRoute from the Gateway to the pool: required, except with gateway.provider none (no Gateway).
+    route: Annotated[Route | None, Field(validate_default=True)] = None
     platforms: Platforms = Platforms(kubernetes=Platform())
     monitoring: Monitoring = Monitoring()
     benchmark: Benchmark = Benchmark()
     gitops: GitOps = GitOps()
     checks: Checks = Checks()
+
+    @field_validator("route")
+    @classmethod
+    def _route_needs_gateway(cls, value: Route | None, info: ValidationInfo) -> Route | None:
+        gateway = info.data.get("gateway")
+        if gateway is None:  # gateway itself is invalid: reported there
+            return value
+        if value is None and gateway.provider != "none":
+            raise PydanticCustomError("missing", "Field required")
+        if value is not None and gateway.provider == "none":
+            raise ValueError("a picker-only stack (gateway.provider: none) has no Gateway to route from: drop route "
+                             "and attach your own HTTPRoute to the InferencePool (see the stack README)")
+        return value

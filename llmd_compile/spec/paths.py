@@ -56,6 +56,10 @@ class Rdma(_Model):
 
     resource: Annotated[str, Field(pattern=RESOURCE_NAME, max_length=253)] = "rdma/ib"
     count: Annotated[int, Field(ge=1, le=64)] = 1
+    # Linux capabilities the vLLM containers add for the RDMA transfer, and whether they run as root: the llm-d
+    # OpenShift RDMA environment (values_ocp_rdma.yaml) adds all four as root, its Kubernetes environments none.
+    capabilities: list[Literal["IPC_LOCK", "SYS_RAWIO", "NET_ADMIN", "NET_RAW"]] = []
+    runAsRoot: bool = False
 
 
 class KvTransfer(_Model):

@@ -56,18 +56,23 @@ SEED_DECODE = {f"{role}.parallelism.*": PARALLELISM for role in ("ms:decode", D)
 
 
 def _probes(container: str) -> dict[str, str]:
+    """Probes we add where the guide had none (the seed-era guides)."""
     return {f"{container}.{probe}.*": PROBES for probe in ("startupProbe", "livenessProbe", "readinessProbe")}
+
+
+SEED_SIM_PROBES = ("startup and readiness ask /v1/models (the model is served), as every guide from LD@v0.4.0 does "
+                   "(the simulator serves it too); the seed sim guide asked /health")
 
 
 def _v06_role(container: str, role: str, port: int) -> dict[str, str]:
     return {f"{container}.ports[containerPort={port}].name": PORT_NAME, f"ms:{role}.monitoring.podmonitor.portName":
             PORT_NAME, f'{container}.resources.limits["nvidia.com/gpu"]': GPUS,
-            f'{container}.resources.requests["nvidia.com/gpu"]': GPUS, **_probes(container)}
+            f'{container}.resources.requests["nvidia.com/gpu"]': GPUS}
 
 
 INTENDED: dict[str, dict[str, str]] = {
     "pd@seed": {
-        **ROUTE, **ROUTE_NS, **SEED_ROLE,
+        **ROUTE, **ROUTE_NS, **SEED_ROLE, **_probes(D), **_probes(P),
         "infra:gateway.service.type": SEED_LB,
         "gaie:inferenceExtension.pluginsConfigFile": CONFIG_FILE,
         'gaie:inferencePool.modelServers.matchLabels["llm-d.ai/model"]': MODEL_LABEL,
@@ -97,7 +102,7 @@ INTENDED: dict[str, dict[str, str]] = {
             "at the 16-token default"),
     },
     "precise@seed": {
-        **SEED_DECODE,
+        **SEED_DECODE, **_probes(D),
         "infra:gateway.service.type": SEED_LB,
         "gaie:inferenceExtension.pluginsConfigFile": CONFIG_FILE,
         "gaie:inferenceExtension.logVerbosity": "EPP debug verbosity: a troubleshooting setting, no spec field",
@@ -168,7 +173,9 @@ SIM_COMMON = {
        for r in ("decode", "prefill")},
 }
 INTENDED["sim@seed"] = {
-    **SIM_COMMON, **SEED_ROLE, **_probes(D), **_probes(P),
+    **SIM_COMMON, **SEED_ROLE,
+    **{f"{c}.{probe}Probe.httpGet.path": SEED_SIM_PROBES for c in (D, P) for probe in ("startup", "readiness")},
+    f"{P}.readinessProbe.failureThreshold": "Kubernetes' default (3) written out, as on the guide's decode probe",
     "infra:gateway.service.type": SEED_LB,
     "gaie:inferenceExtension.image.*": (
         "llm-d-inference-scheduler sched v0.2.1 (the seed preset's picker) instead of GAIE's epp v0.5.1, which has "
@@ -179,7 +186,7 @@ INTENDED["sim@seed"] = {
     "ms:routing.modelName": MODEL_NAME,
 }
 INTENDED["sim@v0.6"] = {
-    **SIM_COMMON, **ROUTE, **V06_GATEWAY, **_probes(D), **_probes(P),
+    **SIM_COMMON, **ROUTE, **V06_GATEWAY,
     **{f"{c}.ports[containerPort={port}].name": PORT_NAME for c, port in ((D, 8200), (P, 8000))},
     **{f"ms:{r}.monitoring.podmonitor.portName": PORT_NAME for r in ("decode", "prefill")},
     'gaie:inferencePool.modelServers.matchLabels["llm-d.ai/*': GUIDE_LABELS,
@@ -187,12 +194,7 @@ INTENDED["sim@v0.6"] = {
     "ms:accelerator.type": (
         "cpu: the simulator needs no accelerator; with the chart's default type (nvidia) a chart that fills the "
         "GPU count in from parallelism would request one (CATALOG §b.2)"),
-    **{f"ms:{r}.initContainers[name=uds-tokenizer].*": (
-        "the simulator's optional UDS tokenizer sidecar (token counts for its responses) is not compiled: the "
-        "simulator runs without it") for r in ("decode", "prefill")},
-    **{f"{c}.volumeMounts[name=uds-socket].mountPath": "the UDS tokenizer sidecar's socket (not compiled)"
-       for c in (D, P)},
-    **{f"ms:{r}.volumes[name=uds-socket].emptyDir": "the UDS tokenizer sidecar's socket (not compiled)"
+    **{f"ms:{r}.initContainers[name=uds-tokenizer].env[name=LOG_LEVEL].value": DEBUG_LOG
        for r in ("decode", "prefill")},
 }
 
@@ -206,7 +208,7 @@ WIDE_EP_DECIDER = (
 GKE_ROUTE_PORT = ("no backendRef port on GKE, as the guides' httproute.gke.yaml from LD@v0.3.0 on (CATALOG §a.6); "
                   "the seed-era file still had one")
 V06_IS = {
-    **ROUTE, **V06_GATEWAY, **_probes(D),
+    **ROUTE, **V06_GATEWAY,
     "gaie:inferenceExtension.flags.v": FLAGS,
     "gaie:inferenceExtension.pluginsConfigFile": CONFIG_FILE,
     'gaie:inferencePool.modelServers.matchLabels["llm-d.ai/guide"]': GUIDE_LABELS,
@@ -231,7 +233,7 @@ def _gke(case: dict[str, str]) -> dict[str, str]:
 TPU_NODE = ("decode.nodeSelector, the chart's own key (schema since MS v0.3.7), instead of the pod-level "
             "extraConfig.nodeSelector: the same pod field")
 INTENDED["tpu@seed"] = {
-    **SEED_DECODE, **ROUTE, **ROUTE_NS,
+    **SEED_DECODE, **ROUTE, **ROUTE_NS, **_probes(D),
     "infra:gateway.service.type": SEED_LB,
     "infra:gateway.destinationRule.host": ("the helmfile passes the EPP host in every environment, but on GKE the "
                                            "DestinationRule stays disabled: nothing renders it"),
@@ -249,10 +251,12 @@ INTENDED["tpu@v0.6"] = {
 }
 INTENDED["gke@v0.6"] = {**_gke(V06_IS), **_accelerator_resource("nvidia.com/gpu")}
 INTENDED["amd@v0.6"] = {**V06_IS, **_accelerator_resource("amd.com/gpu")}
+XPU_GROUP = ("upstream mistake: the render group 107 sits in decode.securityContext, a key the chart does not read "
+             "(its pod security context is decode.podSecurityContext, CATALOG §b.2), so no guide pod has it; the "
+             "XPUs come through DRA either way. Not compiled (a fixed fsGroup is also refused by restricted-v2)")
 INTENDED["xpu@v0.6"] = {
     **V06_IS,
-    "ms:decode.securityContext.*": ("the render group (107) for /dev/dri: the spec has no pod security context yet; "
-                                    "DRA-allocated devices are reachable without it on the Intel DRA driver"),
+    "ms:decode.securityContext.*": XPU_GROUP,
 }
 INTENDED["gaudi@v0.6"] = {
     **{k: v for k, v in V06_IS.items() if k != "ms:decode.monitoring.podmonitor.portName"},
@@ -270,9 +274,6 @@ INTENDED["cpu@v0.6"] = {
     **V06_IS,
     f"{D}.device": "not a Kubernetes container field: dropped by the API server",
     f"{D}.imagePullPolicy": "the chart's default pull policy; the spec has no pull-policy field",
-    f"{D}.securityContext.*": ("SYS_NICE and an unconfined seccomp profile let vLLM pin threads across NUMA nodes; the "
-                               "spec has no container security context (they also need a privileged SCC on "
-                               "OpenShift): NUMA pinning is off"),
     f"{D}.volumeMounts[name=dshm].mountPath": SHM_NAME,
     f"{D}.volumeMounts[name=shm].mountPath": SHM_NAME,
     "ms:decode.volumes[name=dshm].*": SHM_NAME,

@@ -55,6 +55,8 @@ EPP = ("our own EndpointPickerConfig, compiled from specs/h100.yaml scheduler (q
        "baked-in plugins-v2.yaml")
 LABELS = "our ownership labels on everything we generate"
 CONTAINER = "decode.containers[name=vllm]"
+PROBES = ("the health probes every guide has from LD@v0.4.0 on (startup and readiness on /v1/models, liveness on "
+          "/health, on the vLLM port 8200 behind the sidecar; catalog/vllm.py): the seed guide had none")
 
 INTENDED: dict[str, str] = {
     "ms:modelArtifacts.uri": f"{MODEL}; {PVC}",
@@ -90,6 +92,9 @@ INTENDED: dict[str, str] = {
     'route:metadata.labels["app.kubernetes.io/managed-by"]': LABELS,
     'route:metadata.annotations["argocd.argoproj.io/sync-wave"]': ("Argo CD applies the route after the charts' "
                                                                     "Gateway and pool (wave 0)"),
+    **{f"ms:{CONTAINER}.{probe}.{field}": PROBES
+       for probe, fields in (("startupProbe", ("initialDelaySeconds",)), ("livenessProbe", ()), ("readinessProbe", ()))
+       for field in ("httpGet.path", "httpGet.port", "periodSeconds", "timeoutSeconds", "failureThreshold", *fields)},
 }
 
 

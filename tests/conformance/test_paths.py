@@ -237,6 +237,7 @@ def _vllm_serve(container: dict[str, Any]) -> None:
 
 def normalise(artifact: str, values: Any, picker: str, pool: str) -> Any:
     if artifact == "ms":
+        ug.named_ports(values)
         for role in ("decode", "prefill"):
             for container in (values.get(role) or {}).get("containers") or []:
                 _vllm_serve(container)

@@ -119,8 +119,10 @@ def test_modelservice_pin_has_no_schema(raw: dict[str, Any]) -> None:
 LATER_MS_SCHEMAS = {
     # v0.2.8's schema closed `decode.containers[]` (additionalProperties false); v0.2.9 "fix json schema (#114)"
     # reopened it (CATALOG §b.4 table). Container-level `parallelism` is where v0.2.7-v0.2.14 templates read the
-    # --tensor-parallel-size arg from (CATALOG §b.2), so it belongs in v0.2.7 values; only v0.2.8 refuses it.
-    "v0.2.8": ["$.decode.containers[0]: Additional properties are not allowed ('parallelism' was unexpected)"],
+    # --tensor-parallel-size arg from (CATALOG §b.2), so it belongs in v0.2.7 values; only v0.2.8 refuses it, and
+    # the health probes every chart from v0.2.0 renders (llm-d-modelservice #50) with it.
+    "v0.2.8": ["$.decode.containers[0]: Additional properties are not allowed ('livenessProbe', 'parallelism', "
+               "'readinessProbe', 'startupProbe' were unexpected)"],
     "v0.2.9": [],
     "v0.2.10": [],
 }

@@ -69,7 +69,8 @@ PARALLELISM = "TP/DP written out from the spec (the chart helpers default both t
 NIXL_HOST = ("the spec's decode.env holds literal values, no fieldRef; the NIXL side channel only carries P/D KV "
              "transfers, which inference-scheduling does not run (vLLM falls back to localhost)")
 NIXL_PORT = "decode has one container port (the one the PodMonitor scrapes); the NIXL side-channel port is P/D only"
-PROBES = "not compiled yet: the spec has no probe settings (left out, see the report)"
+PROBES = ("the health probes every guide has from LD@v0.4.0 on (startup and readiness on /v1/models, liveness on "
+          "/health, on the vLLM port; catalog/vllm.py): the guides of this era had none")
 LABELS = "our ownership labels on everything we generate"
 SYNC_WAVE = "Argo CD applies the route after the charts' Gateway and pool (wave 0)"
 TLS = ("we pass the EPP's TLS policy (SIMPLE, insecureSkipVerify) as the v0.3.0/v0.4.0 gateway configurations did; "
@@ -100,8 +101,8 @@ def _route(rows: dict[str, str]) -> dict[str, str]:
             'route:metadata.annotations["argocd.argoproj.io/sync-wave"]': SYNC_WAVE}
 
 
-def _probes() -> dict[str, str]:
-    """The guides' startup/liveness/readiness probes (/v1/models, /health on the vLLM port)."""
+def _probes(container: str = CONTAINER) -> dict[str, str]:
+    """The probes we add where a guide had none: every field of startupProbe, livenessProbe and readinessProbe."""
     rows = {}
     for probe, fields in (("startupProbe", ("failureThreshold", "httpGet.path", "httpGet.port", "initialDelaySeconds",
                                             "periodSeconds", "timeoutSeconds")),
@@ -110,7 +111,7 @@ def _probes() -> dict[str, str]:
                           ("readinessProbe", ("failureThreshold", "httpGet.path", "httpGet.port", "periodSeconds",
                                               "timeoutSeconds"))):
         for field in fields:
-            rows[f"ms:{CONTAINER}.{probe}.{field}"] = PROBES
+            rows[f"ms:{container}.{probe}.{field}"] = PROBES
     return rows
 
 
@@ -129,6 +130,7 @@ INTENDED: dict[str, dict[str, str]] = {
         "ms:routing.parentRefs[name=infra-inference-scheduling-inference-gateway].name": MS_SET_PARENT,
         "ms:routing.parentRefs[name=infra-inference-scheduling-inference-gateway].group": MS_SET_PARENT,
         "ms:routing.parentRefs[name=infra-inference-scheduling-inference-gateway].kind": MS_SET_PARENT,
+        **_probes(),
     }),
     "v0.4.0": _route({
         "gaie:inferenceExtension.monitoring.secret.name": SECRET_V04,
@@ -142,7 +144,6 @@ INTENDED: dict[str, dict[str, str]] = {
         f"ms:{CONTAINER}.ports[containerPort=5557].protocol": NIXL_PORT,
         "ms:decode.parallelism.tensor": PARALLELISM,
         "ms:decode.parallelism.data": PARALLELISM,
-        **_probes(),
     }),
     "commit-899f8517": _route({
         "infra:gateway.gatewayClassName": INFRA_V14,
@@ -169,7 +170,6 @@ INTENDED: dict[str, dict[str, str]] = {
         f'ms:{CONTAINER}.resources.requests["nvidia.com/gpu"]': GPUS,
         **{f'ms:modelArtifacts.labels["llm-d.ai/{k}"]': MODEL_LABELS
            for k in ("accelerator-variant", "accelerator-vendor", "guide", "model")},
-        **_probes(),
     }),
 }
 
@@ -232,11 +232,29 @@ def guide_side(ref: str) -> dict[str, Any]:
     }
 
 
+PROBE_KEYS = ("startupProbe", "livenessProbe", "readinessProbe")
+
+
+def named_ports(values: Any) -> Any:
+    """ms values with each probe's named port replaced by the number of the container port of that name, as the
+    kubelet resolves it (`port: vllm` is the container's port named vllm)."""
+    for role in ("decode", "prefill"):
+        for container in ((values or {}).get(role) or {}).get("containers") or []:
+            numbers = {p["name"]: p["containerPort"] for p in container.get("ports") or [] if "name" in p}
+            for key in PROBE_KEYS:
+                for action in ("httpGet", "tcpSocket"):
+                    target = (container.get(key) or {}).get(action) or {}
+                    if isinstance(target.get("port"), str) and target["port"] in numbers:
+                        target["port"] = numbers[target["port"]]
+    return values
+
+
 def as_the_chart_sees_it(artifact: str, values: dict[str, Any], ref: str) -> dict[str, Any]:
     _, chart, pin = ARTIFACTS[artifact]
     if chart is None or pin is None:
         return values
-    return o.helm_merge(chart_defaults(chart, PINS[ref][pin]), values)
+    merged = o.helm_merge(chart_defaults(chart, PINS[ref][pin]), values)
+    return named_ports(merged) if artifact == "ms" else merged
 
 
 @functools.cache
@@ -369,3 +387,21 @@ def test_upstream_sample_configs(picker: str, name: str, doc: dict[str, Any]) ->
     o.shared()
     found = {p.field.removeprefix("c.") for p in check_config(PICKERS[picker], doc, name, "c")}
     assert found == SAMPLE_PROBLEMS.get((picker, name), set())
+
+
+def test_xpu_render_group_never_reaches_a_pod() -> None:
+    """paths_intended XPU_GROUP: the XPU guides' render group 107 sits where nothing reads it."""
+    v06 = guide("commit-899f8517", "inference-scheduling/ms-inference-scheduling/values_xpu.yaml")
+    assert v06["decode"]["securityContext"] == {"fsGroup": 107, "supplementalGroups": [107]}
+    # The chart's role keys (CATALOG §b.2): the pod's is podSecurityContext; securityContext is a container key.
+    catalog = (o.shared() / "upstream" / "CATALOG.md").read_text(encoding="utf-8")
+    role_keys = catalog[catalog.index("decode / prefill (same shape"):catalog.index("requester {enable")]
+    assert re.search(r"\bpodSecurityContext\b", role_keys)
+    assert re.findall(r"(?<!pod)securityContext", role_keys) == ["securityContext"]  # in containers[] {...}
+    # LD@v0.3.0/v0.4.0 put it on the container, where Kubernetes has no such field.
+    for ref in ("v0.3.0", "v0.4.0"):
+        values = guide(ref, "inference-scheduling/ms-inference-scheduling/values_xpu.yaml")
+        context = values["decode"]["containers"][0]["securityContext"]
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"},
+               "spec": {"containers": [{"name": "vllm", "image": "x", "securityContext": context}]}}
+        assert any("fsGroup" in e for e in o.validate_core(pod)), ref

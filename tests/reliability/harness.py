@@ -137,18 +137,39 @@ def _secret_nodes(node: Any) -> list[str]:
     return found
 
 
-# What only a privileged path (RDMA, wide expert parallelism) would need; the spec has no field that asks
-# for any of it, so none of it may ever appear in what we generate.
-PRIVILEGED = re.compile(r"(privileged: true|IPC_LOCK|SYS_ADMIN|SYS_RESOURCE|NET_ADMIN|NET_RAW|rdma/|hostNetwork: true"
-                        r"|hostIPC: true|hostPID: true|hostPath:|allowPrivilegeEscalation: true)")
+# Privileges beyond restricted-v2 (and Pod Security "restricted"): only a path or field that needs one may put it
+# in what we generate (privileges_asked says which).
+PRIVILEGED = re.compile(r"(privileged: true|IPC_LOCK|SYS_ADMIN|SYS_RESOURCE|SYS_RAWIO|SYS_NICE|NET_ADMIN|NET_RAW"
+                        r"|rdma/|runAsUser: 0\b|type: Unconfined|hostNetwork: true|hostIPC: true|hostPID: true"
+                        r"|hostPath:|allowPrivilegeEscalation: true)")
+ROOT = "runAsUser: 0"
 
 
 def privileges_asked(data: dict[str, Any]) -> set[str]:
-    """What a spec (plain data) asks for that restricted-v2 does not give: an RDMA device for the P/D KV transfer
-    (NIXL over RDMA also needs IPC_LOCK to pin memory). No other spec field can ask for a privilege."""
-    if data.get("prefill") and (data.get("kvTransfer") or {}).get("rdma"):
-        return {"rdma/", "IPC_LOCK"}
-    return set()
+    """What a spec (plain data) asks for that restricted-v2 does not give, as PRIVILEGED finds it in the output:
+
+    * an RDMA device for the P/D KV transfer (kvTransfer.rdma), with the capabilities and root it lists;
+    * per role, unless <role>.privileges is none, what the llm-d guides give the path (catalog/privileges.py):
+      CPU vLLM SYS_NICE with an unconfined seccomp profile, wide-EP (parallelism.dataLocal) IPC_LOCK and SYS_RAWIO
+      as root, Gaudi P/D pods privileged. The simulator needs none of it.
+    """
+    asked: set[str] = set()
+    vendor = (data.get("accelerator") or {}).get("vendor", "nvidia")
+    roles = [r for r in (data.get("decode"), data.get("prefill")) if r]
+    rdma = (data.get("kvTransfer") or {}).get("rdma")
+    if data.get("prefill") and rdma:
+        asked.add("rdma/")
+        if vendor != "simulated":
+            asked |= set(rdma.get("capabilities") or []) | ({ROOT} if rdma.get("runAsRoot") else set())
+    if vendor == "simulated" or not any(r.get("privileges", "path") == "path" for r in roles):
+        return asked
+    if vendor == "cpu":
+        asked |= {"SYS_NICE", "type: Unconfined"}
+    if any((r.get("parallelism") or {}).get("dataLocal") for r in roles):
+        asked |= {"IPC_LOCK", "SYS_RAWIO", ROOT}
+    if vendor == "intel-gaudi" and data.get("prefill"):
+        asked.add("privileged: true")
+    return asked
 
 
 def privileged_findings(files: dict[str, str]) -> list[str]:

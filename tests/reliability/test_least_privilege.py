@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from llmd_compile.spec.models import Spec
+from llmd_compile.yamlio import dump
 
 from . import harness, scc
 from .conformance import o
@@ -118,8 +119,8 @@ def test_benchmark_job_passes_restricted_v2() -> None:
 
 
 # Fields that would ask for privileges (RDMA, IPC_LOCK for NIXL/wide-EP paths, host networking, privileged SCCs).
-PRIVILEGE_KNOBS = re.compile(r"privileg|capabilit|rdma|ipc|hostnetwork|hostpath|securitycontext|scc|infiniband",
-                             re.IGNORECASE)
+PRIVILEGE_KNOBS = re.compile(r"privileg|capabilit|rdma|ipc|hostnetwork|hostpath|securitycontext|scc|infiniband"
+                             r"|root|seccomp|runas", re.IGNORECASE)
 
 
 def _properties(schema: Any, path: str = "") -> list[str]:
@@ -134,7 +135,8 @@ def _properties(schema: Any, path: str = "") -> list[str]:
     return found
 
 
-KNOWN_KNOBS = ["KvTransfer.rdma"]  # test_properties.privileges_asked says what each may add to the output
+# harness.privileges_asked says what each may add to the output.
+KNOWN_KNOBS = ["KvTransfer.rdma", "Prefill.privileges", "Rdma.capabilities", "Rdma.runAsRoot", "Role.privileges"]
 
 
 def test_every_privilege_knob_is_known() -> None:
@@ -167,7 +169,61 @@ def test_committed_outputs_hold_only_the_privileges_their_specs_ask_for(tree: Pa
             if spec_path.is_file() else set()
         files = {p.relative_to(stack_dir).as_posix(): p.read_text(encoding="utf-8")
                  for p in sorted(stack_dir.rglob("*")) if p.is_file() and p.suffix in (".yaml", ".md")}
-        found = {f.rpartition(": ")[2] for f in harness.privileged_findings(files)}
+        found = {f.partition(": ")[2] for f in harness.privileged_findings(files)}
         assert found <= asked, (stack_dir.name, found - asked)
         checked += 1
     assert checked
+
+
+# --- model servers: what their path asks for, named and diagnosed ----------------------------------------------------
+
+EXAMPLES = sorted((harness.REPO / "specs").glob("*.yaml"))
+
+
+def _model_pods(ms: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each role's pod as restricted-v2 admission sees it: our container, its securityContext completed with the
+    defaults the SCC fills in (drop ALL, no privilege escalation); the chart's volumes are emptyDir or a PVC."""
+    pods = {}
+    for role in ("decode", "prefill"):
+        values = ms.get(role) or {}
+        if not values.get("create"):
+            continue
+        containers = []
+        for c in values["containers"]:
+            ctx = copy.deepcopy(c.get("securityContext") or {})
+            ctx.setdefault("allowPrivilegeEscalation", False)
+            ctx.setdefault("capabilities", {}).setdefault("drop", ["ALL"])
+            containers.append({"name": c["name"], "securityContext": ctx})
+        pods[role] = {"containers": containers}
+    return pods
+
+
+@pytest.mark.parametrize("spec", EXAMPLES, ids=[s.stem for s in EXAMPLES])
+def test_restricted_v2_verdict_on_model_servers_is_diagnosed(spec: Path) -> None:
+    """On OpenShift, LLMD420 names exactly the roles whose model pods restricted-v2 (scc.py) refuses."""
+    data = harness.yaml12(spec.read_text(encoding="utf-8"))[0]
+    if data.get("kind") != "Stack" or data.get("extends"):
+        pytest.skip("not a standalone stack spec")
+    data["platforms"] = {"openshift": {}}
+    _, files, diagnostics = harness.compile_text(dump(data), f"specs/{spec.name}")
+    ms = harness.yaml12(files["values/modelservice.yaml"])[0]
+    refused = {role for role, pod in _model_pods(ms).items() if scc.admission_errors(pod)}
+    named = {d.message.split(" ", 1)[0] for d in diagnostics if d.code == "LLMD420"}
+    assert named == refused
+
+
+README_WORDS = {"privileged: true": "privileged", "runAsUser: 0": "runAsUser 0", "type: Unconfined": "Unconfined"}
+
+
+@pytest.mark.parametrize("spec", EXAMPLES, ids=[s.stem for s in EXAMPLES])
+def test_every_model_server_privilege_is_described(spec: Path) -> None:
+    """security.rows (the stack README's privileges table) names every privilege our model-server values hold."""
+    from llmd_compile.emit import security
+
+    data = harness.yaml12(spec.read_text(encoding="utf-8"))[0]
+    if data.get("kind") != "Stack" or data.get("extends"):
+        pytest.skip("not a standalone stack spec")
+    stack, files, _ = harness.compile_text(dump(data), f"specs/{spec.name}")
+    found = {f.partition(": ")[2] for f in harness.privileged_findings({"ms": files["values/modelservice.yaml"]})}
+    text = " ".join(" ".join(row) for row in security.rows(stack))
+    assert {f for f in found - {"rdma/"} if README_WORDS.get(f, f) not in text} == set()

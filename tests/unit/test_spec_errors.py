@@ -57,7 +57,7 @@ CASES = [
     ("typo in key", "    tensor: 1", "    tensr: 1",
      ["26:5: decode.parallelism.tensr: unknown field; did you mean 'tensor'?"]),
     ("unknown provider", "provider: istio", "provider: nginx",
-     ["29:13: gateway.provider: Input should be 'istio', 'kgateway', 'agentgateway' or 'gke'"]),
+     ["29:13: gateway.provider: Input should be 'istio', 'kgateway', 'agentgateway', 'gke' or 'none'"]),
     ("name not DNS-1123", "name: inference-scheduling", "name: Inference_Scheduling",
      ["4:9: metadata.name: String should match pattern '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$'"]),
     ("name too long", "name: inference-scheduling", "name: " + "a" * 41,
@@ -100,7 +100,7 @@ CASES = [
     ("two problems at once", "replicas: 4", "replicas: -1\n  extra: 1",
      ["24:13: decode.replicas: Input should be greater than or equal to 0",
       "25:3: decode.extra: unknown field; expected one of: replicas, parallelism, image, args, env, "
-      "resources, shmSize, podAnnotations, sidecar"]),
+      "resources, shmSize, podAnnotations, probes, privileges, sidecar"]),
 ]
 
 
