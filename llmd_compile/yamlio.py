@@ -97,10 +97,24 @@ def _emit(value: Any, indent: str, out: list[str]) -> None:
         for key, item in value.items():
             if type(key) is not str:
                 raise TypeError(f"mapping keys must be str, got {key!r}")
-            _emit_entry(f"{indent}{_string(str(key))}:", item, indent, out)
+            prefix = f"{indent}{_string(key)}:"
+            kind = type(item)
+            # The common leaves inline (this loop runs for every key of every file of a fleet).
+            if kind is str and "\n" not in item:
+                out.append(f"{prefix} {_string(item)}")
+            elif kind is int:
+                out.append(f"{prefix} {item}")
+            elif kind is bool:
+                out.append(f"{prefix} {'true' if item else 'false'}")
+            else:
+                _emit_entry(prefix, item, indent, out)
     else:
+        dash = f"{indent}-"
         for item in value:
-            _emit_entry(f"{indent}-", item, indent, out, in_list=True)
+            if type(item) is str and "\n" not in item:
+                out.append(f"{dash} {_string(item)}")
+            else:
+                _emit_entry(dash, item, indent, out, in_list=True)
 
 
 def _emit_entry(prefix: str, item: Any, indent: str, out: list[str], in_list: bool = False) -> None:

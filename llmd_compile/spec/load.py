@@ -48,6 +48,7 @@ _STD_TAGS = {
     "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null", "tag:yaml.org,2002:map",
     "tag:yaml.org,2002:seq",
 }
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufeff]")  # C0 controls but tab, LF, CR; DEL; BOM
 Loc = tuple[str | int, ...]
 Marks = dict[Loc, tuple[int, int]]
 
@@ -89,10 +90,11 @@ def _decode(data: bytes, path: str) -> str:
         line = data.count(b"\n", 0, exc.start) + 1
         col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         raise SpecError.one(path, "", "not valid UTF-8", line, col) from None
-    for number, row in enumerate(text.split("\n"), start=1):
-        for col, ch in enumerate(row, start=1):
-            if (ord(ch) < 32 and ch not in "\t\r") or ch in "\x7f\ufeff":
-                raise SpecError.one(path, "", f"control character U+{ord(ch):04X} is not allowed", number, col)
+    bad = _CONTROL.search(text)
+    if bad:
+        at = bad.start()
+        line, col = text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1
+        raise SpecError.one(path, "", f"control character U+{ord(bad.group()):04X} is not allowed", line, col)
     return text
 
 
