@@ -220,16 +220,23 @@ _SIMPLE_TAGS = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "t
                           "tag:yaml.org,2002:null"})
 
 
+@functools.cache
+def _shared() -> YAML:
+    """One YAML object for this process: each parse() makes its own parser from it, and resolving or constructing
+    a single scalar is pure (making a YAML() costs ~0.2 ms: it looks for plug-ins on disk)."""
+    return _yaml()
+
+
 @functools.lru_cache(maxsize=8192)
 def _implicit(value: str, implicit: tuple[bool, bool]) -> str:
     """The tag YAML 1.2 gives an untagged scalar (the resolver the composer would use; pure, so memoized)."""
-    return str(_yaml().resolver.resolve(ScalarNode, value, implicit))
+    return str(_shared().resolver.resolve(ScalarNode, value, implicit))
 
 
 @functools.lru_cache(maxsize=8192)
 def _simple(tag: str, value: str) -> Any:
     """An int/float/bool/null scalar, constructed as the safe constructor does (immutable results only)."""
-    return _yaml().constructor.construct_object(ScalarNode(tag, value), deep=True)
+    return _shared().constructor.construct_object(ScalarNode(tag, value), deep=True)
 
 
 class _Builder:
@@ -323,7 +330,7 @@ def _syntax(exc: MarkedYAMLError) -> str:
 def parse(text: str, path: str) -> tuple[Any, Marks]:
     """YAML text -> (plain data, marks by location)."""
     text = str(text)  # the C parser takes an exact str only (yamlio's text subclass included)
-    yaml = _yaml()
+    yaml = _shared()  # parse() makes a new parser per call: the YAML object itself is reusable
     try:
         events = _prescan(text, path, yaml)
     except MarkedYAMLError as exc:
