@@ -47,7 +47,7 @@ def with_manifest(source: str, inputs_digest: str, files: dict[str, str]) -> dic
 
 def owned(stack_dir: Path) -> set[str]:
     """Paths the previous compile produced (from its manifest), manifest included."""
-    from llmd_compile.spec.load import parse, read_bounded  # lazy: a no-op run never needs the parser
+    from llmd_compile.spec.yamlread import parse, read_bounded  # lazy: a no-op run never needs the parser
 
     path = stack_dir / MANIFEST
     if _linked(stack_dir, MANIFEST) or not path.is_file():

@@ -12,8 +12,9 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationError
 
 from llmd_compile.errors import SpecError
-from llmd_compile.spec.load import _decode, parse, problems_from, read_bounded
+from llmd_compile.spec.load import problems_from
 from llmd_compile.spec.models import ArgoCD, DnsLabel, _Model
+from llmd_compile.spec.yamlread import decode, parse, read_bounded
 
 
 class FleetCluster(_Model):
@@ -39,7 +40,7 @@ class Fleet(_Model):
 
 
 def load_fleet(path: Path, shown: str) -> Fleet:
-    return load_fleet_text(_decode(read_bounded(path, shown), shown), shown)
+    return load_fleet_text(decode(read_bounded(path, shown), shown), shown)
 
 
 def load_fleet_text(text: str, shown: str) -> Fleet:

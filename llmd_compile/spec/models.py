@@ -6,13 +6,46 @@ Defaults live here, never inside an emitter.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from llmd_compile.spec.base import LABEL_KEY, STRICT
+from llmd_compile.spec.base import (
+    CHART_VERSION,
+    DNS_LABEL,
+    DNS_SUBDOMAIN,
+    ENV_NAME,
+    GO_DURATION,
+    GW_DURATION,
+    HF_MODEL,
+    IMAGE,
+    LABEL_KEY,
+    QUANTITY,
+    SECRET_KEY,
+    STRICT,
+    ChartVersion,
+    DnsLabel,
+    DnsSubdomain,
+    Image,
+    Quantity,
+    reject_token,
+    token_paths,
+)
+from llmd_compile.spec.delivery import (
+    ArgoCD,
+    Benchmark,
+    Checks,
+    Destination,
+    EppMonitoring,
+    GitOps,
+    Guidellm,
+    Monitoring,
+    OpenShift,
+    Platform,
+    Platforms,
+    PodMonitor,
+)
 from llmd_compile.spec.health import Privileges, Probes
 from llmd_compile.spec.paths import (
     Disaggregation,
@@ -24,53 +57,16 @@ from llmd_compile.spec.paths import (
     Rdma,
 )
 
-__all__ = ["Disaggregation", "KvEvents", "KvTransfer", "NodeAffinity", "Parallelism", "PrecisePrefixCache", "Rdma"]
-
-DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
-CHART_VERSION = r"^v\d+\.\d+\.\d+(-[0-9A-Za-z.]+)?$"
-QUANTITY = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|m)?$"
-# Gateway API Duration (GEP-2257), as the HTTPRoute CRD validates it.
-GW_DURATION = r"^([0-9]{1,5}(h|m|s|ms)){1,4}$"
-GO_DURATION = r"^([0-9]+(\.[0-9]+)?(h|m|s|ms))+$"
-ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
-SECRET_KEY = r"^[-._a-zA-Z0-9]+$"
-IMAGE = r"^[a-z0-9]([-a-z0-9._/:]*[a-z0-9])?(@sha256:[a-f0-9]{64})?$"
-# <org>/<name>, or a bare legacy name ("gpt2", the simulator's "random").
-HF_MODEL = r"^[A-Za-z0-9][-A-Za-z0-9_.]*(/[A-Za-z0-9][-A-Za-z0-9_.]*)?$"
-
-DnsLabel = Annotated[str, Field(pattern=DNS_LABEL, max_length=63)]
-DnsSubdomain = Annotated[str, Field(pattern=DNS_SUBDOMAIN, max_length=253)]
-ChartVersion = Annotated[str, Field(pattern=CHART_VERSION)]
-Quantity = Annotated[str, Field(pattern=QUANTITY)]
-Image = Annotated[str, Field(pattern=IMAGE, max_length=255)]
-
-# Names that look like tokens; a spec carries references to secrets, never their values.
-_TOKEN_LIKE = re.compile(
-    r"(hf_[A-Za-z0-9]{20,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,}"
-    r"|sk-[A-Za-z0-9_-]{20,}|eyJ[A-Za-z0-9_-]{20,}|(AKIA|ASIA)[0-9A-Z]{16}|xox[abposr]-[A-Za-z0-9-]{10,}"
-    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----)")
-
+__all__ = [  # defined beside this module, part of the spec all the same
+    "CHART_VERSION", "DNS_LABEL", "DNS_SUBDOMAIN", "ENV_NAME", "GO_DURATION", "GW_DURATION", "HF_MODEL", "IMAGE",
+    "QUANTITY", "SECRET_KEY", "ArgoCD", "Benchmark", "ChartVersion", "Checks", "Destination", "Disaggregation",
+    "DnsLabel", "DnsSubdomain", "EppMonitoring", "GitOps", "Guidellm", "Image", "KvEvents", "KvTransfer", "Monitoring",
+    "NodeAffinity", "OpenShift", "Parallelism", "Platform", "Platforms", "PodMonitor", "PrecisePrefixCache",
+    "Quantity", "Rdma", "token_paths",
+]
 
 class _Model(BaseModel):
     model_config = STRICT
-
-
-def _reject_token(value: str) -> str:
-    if _TOKEN_LIKE.search(value):
-        raise ValueError("looks like a secret token; reference a Secret (model.tokenSecret) instead")
-    return value
-
-
-def token_paths(value: Any, at: str) -> list[str]:
-    """Dotted paths of token-like strings inside free-form data (e.g. the EndpointPickerConfig escape hatch)."""
-    if isinstance(value, str):
-        return [at] if _TOKEN_LIKE.search(value) else []
-    if isinstance(value, dict):
-        return [p for key, item in value.items() for p in token_paths(item, f"{at}.{key}")]
-    if isinstance(value, list):
-        return [p for i, item in enumerate(value) for p in token_paths(item, f"{at}[{i}]")]
-    return []
 
 
 class Metadata(_Model):
@@ -143,7 +139,7 @@ class Model(_Model):
     @field_validator("name", "servedName")
     @classmethod
     def _no_token(cls, value: str | None) -> str | None:
-        return value if value is None else _reject_token(value)
+        return value if value is None else reject_token(value)
 
     @property
     def served_name(self) -> str:
@@ -159,7 +155,7 @@ class Accelerator(_Model):
     @field_validator("model")
     @classmethod
     def _model_no_token(cls, value: str) -> str:
-        return _reject_token(value)
+        return reject_token(value)
 
     # Google TPU slice topology (e.g. 2x4): the GKE node selector cloud.google.com/gke-tpu-topology.
     topology: Annotated[str, Field(pattern=r"^[1-9][0-9]{0,2}(x[1-9][0-9]{0,2}){1,2}$")] | None = None
@@ -219,14 +215,14 @@ class Workload(_Model):
     @classmethod
     def _no_secrets_in_env(cls, env: dict[str, str]) -> dict[str, str]:
         for value in env.values():
-            _reject_token(value)
+            reject_token(value)
         return env
 
     @field_validator("args")
     @classmethod
     def _no_secrets_in_args(cls, args: list[str]) -> list[str]:
         for value in args:
-            _reject_token(value)
+            reject_token(value)
         return args
 
 
@@ -303,108 +299,6 @@ class Timeouts(_Model):
 class Route(_Model):
     name: DnsSubdomain
     timeouts: Timeouts = Timeouts()
-
-
-class Platform(_Model):
-    storageClassName: DnsSubdomain | None = None
-
-
-class OpenShift(Platform):
-    # Expose the gateway Service with an OpenShift Route (edge TLS) instead of a cloud load balancer.
-    exposeRoute: bool = True
-
-
-class Platforms(_Model):
-    openshift: OpenShift | None = None
-    kubernetes: Platform | None = None
-
-    def names(self) -> list[str]:
-        return [name for name in ("openshift", "kubernetes") if getattr(self, name) is not None]
-
-    @model_validator(mode="after")
-    def _at_least_one(self) -> Platforms:
-        if self.openshift is None and self.kubernetes is None:
-            raise ValueError("name at least one platform (openshift, kubernetes)")
-        return self
-
-
-class PodMonitor(_Model):
-    enabled: bool = False
-    interval: Annotated[str, Field(pattern=GO_DURATION)] = "30s"
-
-
-class EppMonitoring(_Model):
-    """Prometheus ServiceMonitor for the endpoint picker's metrics (inferencepool chart >= v1.0.1)."""
-
-    enabled: bool = False
-    interval: Annotated[str, Field(pattern=GO_DURATION)] = "10s"
-
-
-class Monitoring(_Model):
-    podMonitor: PodMonitor = PodMonitor()
-    epp: EppMonitoring = EppMonitoring()
-
-
-class Guidellm(_Model):
-    image: Image = "ghcr.io/vllm-project/guidellm:v0.3.0"
-    namespace: DnsLabel = "bench"
-    turns: Annotated[int, Field(ge=1, le=100)] = 1
-    users: Annotated[int, Field(ge=1, le=10_000)] = 1
-    duration: Annotated[str, Field(pattern=GO_DURATION)] = "60s"
-    promptTokens: Annotated[int, Field(ge=1, le=1_000_000)] = 256
-    outputTokens: Annotated[int, Field(ge=1, le=1_000_000)] = 256
-
-
-class Benchmark(_Model):
-    guidellm: Guidellm | None = None
-
-
-class Destination(_Model):
-    """The cluster a stack runs on, as Argo CD knows it (a fleet spec lists the same clusters)."""
-
-    name: DnsLabel = "in-cluster"
-    server: Annotated[str, Field(pattern=r"^https://[^\s]+$", max_length=500)] = "https://kubernetes.default.svc"
-    platform: Literal["openshift", "kubernetes"] | None = None  # default: the stack's first platform
-
-
-class ArgoCD(_Model):
-    repoURL: Annotated[str, Field(pattern=r"^(https://|ssh://|git@)[^\s]+$", max_length=500)]
-    targetRevision: Annotated[str, Field(min_length=1, max_length=255)] = "HEAD"
-    # Where out/ sits inside repoURL (the Applications read values files from there).
-    path: Annotated[str, Field(pattern=r"^[A-Za-z0-9_][-A-Za-z0-9_./]*$", max_length=200)] = "out"
-    project: DnsLabel = "default"
-    namespace: DnsLabel = "argocd"
-    # Set for stacks placed by a fleet's ApplicationSet (see `kind: Fleet`); default: this cluster.
-    destination: Destination | None = None
-
-    @field_validator("repoURL")
-    @classmethod
-    def _no_credentials(cls, value: str) -> str:
-        if re.match(r"^[a-z+]+://[^/@]+@", value):
-            raise ValueError("carries credentials (user@ or user:password@); Argo CD reads them from a repository "
-                             "Secret, never from git")
-        return _reject_token(value)
-
-    @field_validator("targetRevision")
-    @classmethod
-    def _revision_no_token(cls, value: str) -> str:
-        return _reject_token(value)
-
-    @field_validator("path")
-    @classmethod
-    def _inside_repo(cls, value: str) -> str:
-        if ".." in value.split("/"):
-            raise ValueError("must stay inside the repository (no '..')")
-        return value.rstrip("/")
-
-
-class GitOps(_Model):
-    argocd: ArgoCD | None = None
-
-
-class Checks(_Model):
-    # Diagnostic codes (docs/diagnostics.md) that do not apply to this stack; say why in a comment.
-    ignore: list[Annotated[str, Field(pattern=r"^LLMD[0-9]{3}$")]] = []
 
 
 class Spec(_Model):

@@ -1,6 +1,6 @@
 """The fast loader (parser events -> data) reads every document exactly as the composing reference does.
 
-`spec.load.parse` builds data and marks straight from the C parser's events; `spec.load.composed` is the
+`spec.yamlread.parse` builds data and marks straight from the C parser's events; `spec.yamlread.composed` is the
 reference (compose nodes, then walk them), still used for `%YAML` documents. Both must give the same data,
 the same marks, and the same first problem, for every spec and case file in the repository, every hostile
 input, and generated documents full of YAML's typing traps.
@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llmd_compile.errors import SpecError
-from llmd_compile.spec import load
+from llmd_compile.spec import yamlread as load
 
 from .hostile import CASES
 
