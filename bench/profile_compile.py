@@ -29,7 +29,7 @@ PHASES = (
     ("read + parse + validate the specs", "spec/load.py", "load_marked"),
     ("resolve + emit the artifacts (YAML text)", "llmd_compile/compile.py", "build"),
     ("  of which: YAML emitting", "llmd_compile/yamlio.py", "dump"),
-    ("lint checks on the artifacts", "llmd_compile/cli.py", "_diagnose"),
+    ("lint checks on the artifacts", "llmd_compile/pipeline.py", "_diagnose"),
     ("  of which: re-parsing emitted YAML (ruamel)", "check/artifacts.py", "_load"),
     ("write out/ (compare, build, swap)", "llmd_compile/outdir.py", "write"),
     ("  of which: fsync", "~", "<built-in method posix.fsync>"),

@@ -9,226 +9,18 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from llmd_compile import __version__, cache, outdir
 from llmd_compile.errors import Problem, SpecError
-from llmd_compile.headers import MANIFEST
-from llmd_compile.spec.layers import BASE_KIND, kind_of
+from llmd_compile.pipeline import Compiled, analyse, compile_all, display, expand
+from llmd_compile.spec.layers import kind_of
 from llmd_compile.yamlio import dump
-
-if TYPE_CHECKING:
-    from llmd_compile.check import Diagnostic
-    from llmd_compile.resolve import Stack
-    from llmd_compile.spec.fleet import Fleet
-    from llmd_compile.spec.load import Loaded
 
 # Heavy modules (pydantic models, emitters, checks) are imported inside the functions that need them, so a run
 # whose stacks are all unchanged (pre-commit, --check) answers from the cache without loading them.
-
-SPEC_SUFFIXES = (".yaml", ".yml")
-PARALLEL_FROM = 24  # specs to compile before forking workers pays for itself (measured: bench/run.py)
-
-
-@dataclass(frozen=True)
-class Compiled:
-    name: str
-    source: str
-    files: dict[str, str]
-    platforms: tuple[str, ...]
-    diagnostics: tuple[Diagnostic, ...]
-    spec_path: Path | None = None
-    inputs: tuple[Path, ...] = field(default_factory=tuple)
-    digests: dict[str, str] = field(default_factory=dict)  # sha256 of every file the manifest lists
-
-
-def _display(path: Path, out: Path) -> str:
-    """The spec path as written into headers: relative to the repo root (out/'s parent)."""
-    resolved = path.resolve()
-    for base in (out.resolve().parent, Path.cwd()):
-        try:
-            return resolved.relative_to(base).as_posix()
-        except ValueError:
-            continue
-    return path.as_posix()
-
-
-def _expand(paths: tuple[str, ...]) -> list[Path]:
-    """Spec files: named ones as given; from a directory, every YAML file except bases (kind: StackBase)."""
-    found: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file()
-                                and kind_of(p) != BASE_KIND))
-        else:
-            found.append(path)
-    return found
-
-
-def _diagnose(stack: Stack, files: dict[str, str], loaded: Loaded, strict: bool) -> tuple[Diagnostic, ...]:
-    from llmd_compile import check
-    from llmd_compile.check.artifacts import Artifacts
-    from llmd_compile.spec.load import locate_field, with_origin
-
-    found = []
-    for d in check.run(Artifacts(stack, files), strict=strict):
-        line, col = locate_field(d.field, loaded.marks)
-        (located,) = with_origin([Problem(d.path, line, col, d.field, "")], loaded.marks, loaded.origin)
-        found.append(replace(d, path=located.path, line=line, col=col))
-    return tuple(sorted(found))
-
-
-def _analyse(path: Path, source: str, strict: bool) -> tuple[Loaded, Stack, dict[str, str], tuple[Diagnostic, ...]]:
-    """Load, compile and check one spec; every problem located in the file that caused it."""
-    from llmd_compile.compile import build
-    from llmd_compile.spec.load import load_marked
-
-    loaded = load_marked(path, source)
-    try:
-        stack, files = build(loaded.spec, source)
-        return loaded, stack, files, _diagnose(stack, files, loaded, strict)
-    except SpecError as exc:
-        raise SpecError(_located(exc.problems, loaded)) from None
-
-
-def _located(problems: list[Problem], loaded: Loaded) -> list[Problem]:
-    from llmd_compile.spec.load import relocate, with_origin
-
-    return with_origin(relocate(problems, loaded.marks), loaded.marks, loaded.origin)
-
-
-def _compile_stack(path: Path, source: str, strict: bool) -> tuple[list[Problem], Compiled | None, Loaded | None]:
-    """One stack spec: its problems, or what it compiles to (with its manifest). Pure: no writes."""
-    try:
-        loaded, _, files, diagnostics = _analyse(path, source, strict)
-    except SpecError as exc:
-        return exc.problems, None, None
-    errors = [d.as_problem() for d in diagnostics if d.severity == "error"]
-    if errors:
-        return errors, None, None
-    spec = loaded.spec
-    files = outdir.with_manifest(source, outdir.digest(loaded.raw), files)
-    listed = getattr(files[MANIFEST], "data", {})["files"]
-    return [], Compiled(spec.metadata.name, source, files, tuple(spec.platforms.names()), diagnostics, path,
-                        loaded.inputs, listed), loaded
-
-
-def _compile_plain(job: tuple[Path, str, bool]) -> tuple[list[Problem], Compiled | None]:
-    """_compile_stack in a worker process: plain text back (the data behind it stays in the worker)."""
-    problems, compiled, _ = _compile_stack(*job)
-    if compiled is not None:
-        compiled = replace(compiled, files={rel: str(text) for rel, text in compiled.files.items()})
-    return problems, compiled
-
-
-def _jobs(requested: int, stacks: int) -> int:
-    """Worker processes for `stacks` specs: one per usable core for a fleet, none for a handful."""
-    if requested:
-        return max(1, min(requested, stacks))
-    import multiprocessing
-
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return 1 if stacks < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods() else cores
-
-
-def _compiled(jobs: list[tuple[Path, str, bool]], workers: int) -> Iterator[tuple[list[Problem], Compiled | None,
-                                                                               Loaded | None]]:
-    """Every job's result, in job order, from `workers` forked processes (1: in this process)."""
-    if workers <= 1:
-        yield from (_compile_stack(*job) for job in jobs)
-        return
-    import multiprocessing
-
-    import llmd_compile.check  # noqa: F401  (imported once here, not once per worker)
-
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        chunk = max(1, min(16, len(jobs) // (workers * 8)))
-        for problems, compiled in pool.imap(_compile_plain, jobs, chunksize=chunk):
-            yield problems, compiled, None
-
-
-def _compile_all(paths: list[Path], out: Path, strict: bool = False,
-                 taken: dict[str, str] | None = None, jobs: int = 0) -> list[Compiled]:
-    from llmd_compile.compile import with_header
-    from llmd_compile.emit.fleet import emit as fleet_emit
-    from llmd_compile.spec.fleet import load_fleet
-
-    problems: list[Problem] = []
-    results: list[Compiled] = []
-    owners: dict[str, str] = dict(taken or {})
-    fleets: list[tuple[str, Fleet, Path]] = []
-    placed: list[tuple[str, Loaded]] = []
-    stacks: list[tuple[Path, str, bool]] = []
-    for path in paths:
-        source = _display(path, out)
-        if kind_of(path) != "Fleet":
-            stacks.append((path, source, strict))
-            continue
-        try:
-            fleets.append((source, load_fleet(path, source), path))
-        except SpecError as exc:
-            problems.extend(exc.problems)
-    # A fleet cross-checks its stacks' placement from their loaded specs: those compile in this process.
-    workers = 1 if fleets else _jobs(jobs, len(stacks))
-    for found, compiled, loaded in _compiled(stacks, workers):
-        problems.extend(found)
-        if compiled is None:
-            continue
-        name = compiled.name
-        if name in owners:
-            problems.append(Problem(compiled.source, 0, 0, "metadata.name",
-                                    f"{name!r} is also the name of {owners[name]}"))
-            continue
-        owners[name] = compiled.source
-        results.append(compiled)
-        if loaded is not None and loaded.spec.gitops.argocd and loaded.spec.gitops.argocd.destination:
-            placed.append((compiled.source, loaded))
-    for source, fleet, fleet_path in fleets:
-        problems.extend(_fleet_mismatches(fleet, placed))
-        name = fleet.metadata.name
-        if name in owners:
-            problems.append(Problem(source, 0, 0, "metadata.name", f"{name!r} is also the name of {owners[name]}"))
-            continue
-        owners[name] = source
-        files = {rel: with_header(rel, text, source) for rel, text in fleet_emit(fleet).items()}
-        fleet_raw = fleet_path.read_bytes()
-        results.append(Compiled(name, source, outdir.with_manifest(source, outdir.digest(fleet_raw), files), (), (),
-                                fleet_path, (fleet_path,)))
-    if problems:
-        raise SpecError(problems)
-    return results
-
-
-def _fleet_mismatches(fleet: Fleet, placed: list[tuple[str, Loaded]]) -> list[Problem]:
-    """Every placed stack compiled with this fleet names one of its clusters, with the same server and platform."""
-    from llmd_compile.spec.load import locate_field, with_origin
-
-    clusters = {c.name: c for c in fleet.clusters}
-    problems = []
-    for source, loaded in placed:
-        argo = loaded.spec.gitops.argocd
-        assert argo is not None and argo.destination is not None
-        dest = argo.destination
-        cluster = clusters.get(dest.name)
-        platform = dest.platform or loaded.spec.platforms.names()[0]
-        if cluster is None:
-            why = f"cluster {dest.name!r} is not in fleet {fleet.metadata.name!r} ({', '.join(clusters)})"
-        elif (cluster.server, cluster.platform) != (dest.server, platform):
-            why = (f"fleet {fleet.metadata.name!r} has {dest.name} at {cluster.server} ({cluster.platform}), "
-                   f"this stack says {dest.server} ({platform})")
-        else:
-            continue
-        line, col = locate_field("gitops.argocd.destination.name", loaded.marks)
-        problems.extend(with_origin([Problem(source, line, col, "gitops.argocd.destination", why)],
-                                    loaded.marks, loaded.origin))
-    return problems
-
 
 def _scaffold_components(out: Path, compiled: list[Compiled]) -> list[str]:
     from llmd_compile.emit.kustomize import user_component_kustomization
@@ -287,7 +79,7 @@ def compile_command(specs: tuple[str, ...], out_dir: str, check: bool, show_diff
                     fail_on_change: bool, jobs: int) -> None:
     """Compile SPEC files (or directories of specs) into OUT/<stack>/."""
     out = Path(out_dir)
-    paths = _expand(specs)
+    paths = expand(specs)
     tool = cache.tool_digest()
     memo = cache.load(out)
     known: dict[Path, str] = {}
@@ -304,7 +96,7 @@ def compile_command(specs: tuple[str, ...], out_dir: str, check: bool, show_diff
     if not stale:
         return
     try:
-        compiled = _compile_all(stale, out, strict, {name: _display(p, out) for p, name in known.items()}, jobs)
+        compiled = compile_all(stale, out, strict, {name: display(p, out) for p, name in known.items()}, jobs)
     except SpecError as exc:
         _fail(exc)
         return
@@ -398,10 +190,10 @@ def lint_command(specs: tuple[str, ...], strict: bool) -> None:
 
     problems: list[Problem] = []
     count = {"error": 0, "warning": 0, "info": 0}
-    for path in _expand(specs):
-        source = _display(path, Path("out"))
+    for path in expand(specs):
+        source = display(path, Path("out"))
         try:
-            diagnostics = _analyse(path, source, strict)[3]
+            diagnostics = analyse(path, source, strict)[3]
         except SpecError as exc:
             problems.extend(exc.problems)
             continue
@@ -423,7 +215,7 @@ def explain_command(spec: str, field: str) -> None:
     from llmd_compile.spec.load import load_marked
 
     path = Path(spec)
-    source = _display(path, Path("out"))
+    source = display(path, Path("out"))
     try:
         loaded = load_marked(path, source)
     except SpecError as exc:

@@ -6,9 +6,9 @@
 PROJECT_DIR gets inventory/classes/ and templates/ (copied from this directory) and one
 inventory/targets/<stack>.yml per spec. A target holds the spec itself under `stack:` and picks the
 classes that carry what llmd-compile keeps in its catalog: the release preset, the chart versions'
-facts, the picker's plugin types, the gateway provider, and one compile entry per platform. Choosing
-those classes is inventory authoring (what a Kapitan user writes by hand), so it happens here, outside
-the timed `kapitan compile`.
+facts, the picker's plugin types, the gateway provider and its control plane, and the compile entries
+of each platform (parent Application, overlay, child Applications). Choosing those classes is inventory
+authoring (what a Kapitan user writes by hand), so it happens here, outside the timed `kapitan compile`.
 
 Runs under the Kapitan venv (it needs PyYAML, which Kapitan brings).
 """
@@ -40,6 +40,16 @@ PICKERS = {
     ("sched", "0.7"): "sched_v0_7_1",
     ("sched", "0.8"): "sched_v0_8_0",
     ("gaie", "1.2"): "gaie_v1_2_0",
+}
+
+# Gateway control planes (llmd_compile/catalog/providers.py CONTROL_PLANES): release preset (none: v0.6's)
+# -> provider -> control-plane class; a provider absent here (gke) needs none.
+CONTROL_PLANES = {
+    "seed": {"istio": "istio_alpha_bool", "kgateway": "kgateway_v2_0_4", "agentgateway": "agentgateway_v1_0_0"},
+    "v0.3.0": {"istio": "istio_alpha", "kgateway": "kgateway_v2_0_4", "agentgateway": "agentgateway_v1_0_0"},
+    "v0.4.0": {"istio": "istio_alpha", "kgateway": "kgateway_v2_0_4", "agentgateway": "agentgateway_v1_0_0"},
+    "v0.6": {"istio": "istio_1_29_1", "kgateway": "kgateway_agentgateway_v2_2_1",
+             "agentgateway": "agentgateway_v1_0_0"},
 }
 
 
@@ -76,6 +86,8 @@ def target(spec: dict) -> dict:
     classes.append(f"picker.{_picker(spec['scheduler']['image'])}")
     provider = spec.get("gateway", {}).get("provider", "istio")
     classes.append(f"provider.{provider}")
+    plane = CONTROL_PLANES.get(release or "v0.6", CONTROL_PLANES["v0.6"]).get(provider, "none")
+    classes.append(f"controlplane.{plane}")
     platforms = spec.get("platforms", {"kubernetes": {}})
     if "openshift" in platforms:
         classes.append("platform.openshift")

@@ -23,16 +23,14 @@ import jinja2
 import yaml
 from kapitan.utils import render_jinja2
 
-INPUTS = ["templates/stack", "templates/platforms/openshift", "templates/platforms/kubernetes",
-          "templates/platforms/openshift-route"]
-
 
 def render(inventory: dict) -> float:
-    ctx = {"inventory": inventory, "inventory_global": {}, "input_params": {}}
-    classes = inventory["classes"]
+    """Every jinja2 compile entry of the target, with its input_params, as `kapitan compile` runs them."""
+    entries = [e for e in inventory["parameters"]["kapitan"]["compile"] if e.get("input_type") == "jinja2"]
     start = time.perf_counter()
-    for path in INPUTS:
-        if path == "templates/stack" or f"platform.{path.rsplit('/', 1)[1]}" in classes:
+    for entry in entries:
+        ctx = {"inventory": inventory, "inventory_global": {}, "input_params": dict(entry.get("input_params", {}))}
+        for path in entry["input_paths"]:
             render_jinja2(path, ctx, search_paths=["."])
     return time.perf_counter() - start
 

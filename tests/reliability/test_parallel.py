@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from llmd_compile import cli
+from llmd_compile import pipeline
 from llmd_compile.cli import main
 
 from . import specgen
 
-N = cli.PARALLEL_FROM + 6  # enough specs that the default forks workers
+N = pipeline.PARALLEL_FROM + 6  # enough specs that the default forks workers
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -39,9 +39,9 @@ def fleet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_the_default_forks_for_a_fleet_and_not_for_one_stack() -> None:
-    assert cli._jobs(0, N) >= 2 or len(cli.os.sched_getaffinity(0)) == 1
-    assert cli._jobs(0, 1) == 1
-    assert cli._jobs(3, 2) == 2  # never more workers than specs
+    assert pipeline.jobs_for(0, N) >= 2 or len(pipeline.os.sched_getaffinity(0)) == 1
+    assert pipeline.jobs_for(0, 1) == 1
+    assert pipeline.jobs_for(3, 2) == 2  # never more workers than specs
 
 
 @pytest.mark.parametrize("jobs", ["2", "3"])

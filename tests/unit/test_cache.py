@@ -51,7 +51,7 @@ def test_unchanged_stack_is_answered_from_the_cache(repo: Path, monkeypatch: pyt
     def no_compile(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("compiled although nothing changed")
 
-    monkeypatch.setattr(cli, "_compile_all", no_compile)
+    monkeypatch.setattr(cli, "compile_all", no_compile)
     assert run("--check", "specs/") == (0, f"{STACK}: up to date\n", "")
     assert run("specs/")[0] == 0
 
