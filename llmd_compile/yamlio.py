@@ -34,9 +34,10 @@ def _needs_quotes(text: str) -> bool:
     return bool(re.match(r"\d{4}-\d{1,2}-\d{1,2}", text))
 
 
-# What YAML deems non-printable (c-printable's complement, and the byte-order mark).
-_NONPRINTABLE = re.compile("[^\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|\ufeff")
-_NONPRINTABLE_BUT_NEWLINE = re.compile("[^\n\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|\ufeff")
+# What YAML deems non-printable: the complement of c-printable (json.dumps has escaped tab and line breaks), and the
+# byte-order mark. Spelled as the small ranges it is: the complement form takes ~2.5 ms to compile at import.
+_NONPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff]")
+_NONPRINTABLE_BUT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff]")
 
 
 def _escape(match: re.Match[str]) -> str:

@@ -179,12 +179,16 @@ def load_marked(path: Path, display: str | None = None) -> Loaded:
     except ValidationError as exc:
         raise SpecError(with_origin(problems_from(exc, marks, shown), marks, origin)) from None
     if spec.model.config and spec.model.facts is None:
-        spec = _with_config_facts(spec, path.parent, shown, marks)
+        spec, config = _with_config_facts(spec, path.parent, shown, marks)
+        # config.json is an input too: its digest joins the manifest's and the cache's (relative name, as above).
+        inputs = (*inputs, config)
+        raw += b"\0" + Path(os.path.relpath(config, path.resolve().parent)).as_posix().encode() + b"\0" + \
+            config.read_bytes()
     return Loaded(spec, marks, raw, origin, inputs)
 
 
-def _with_config_facts(spec: Spec, base: Path, shown: str, marks: Marks) -> Spec:
-    """Read model.config (a local config.json) into model.facts. Never fetches anything."""
+def _with_config_facts(spec: Spec, base: Path, shown: str, marks: Marks) -> tuple[Spec, Path]:
+    """Read model.config (a local config.json) into model.facts, and say which file it was. Never fetches."""
     assert spec.model.config is not None
     target = base / spec.model.config
     line, col = _locate(("model", "config"), marks, unknown_key=False)
@@ -201,7 +205,7 @@ def _with_config_facts(spec: Spec, base: Path, shown: str, marks: Marks) -> Spec
     dtype = next((k for k, v in DTYPE_BYTES.items() if v == facts.bytes_per_param), "bfloat16")
     model_facts = ModelFactsSpec(parameters=facts.parameters, dtype=dtype,
                                  attentionHeads=facts.attention_heads, gated=False)
-    return spec.model_copy(update={"model": spec.model.model_copy(update={"facts": model_facts})})
+    return spec.model_copy(update={"model": spec.model.model_copy(update={"facts": model_facts})}), target
 
 
 def load(path: Path, display: str | None = None) -> Spec:

@@ -94,3 +94,21 @@ def test_a_new_spec_cannot_take_a_cached_stacks_name(repo: Path) -> None:
     (repo / "specs" / "copy.yaml").write_text(SEED)
     code, _, err = run("specs/")
     assert code == 2 and "is also the name of" in err
+
+
+def test_a_changed_model_config_recompiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """model.config (a local config.json) is an input: editing it makes the stack stale, cache or not."""
+    (tmp_path / "specs" / "configs").mkdir(parents=True)
+    config = tmp_path / "specs" / "configs" / "model.json"
+    shipped = REPO / "tests" / "diagnostics" / "cases" / "configs" / "apertus-8b.json"
+    config.write_text(shipped.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "specs" / "stack.yaml").write_text(SEED.replace(
+        "  name: meta-llama/Llama-3.1-8B-Instruct\n",
+        "  name: swiss-ai/Apertus-8B-Instruct-2509\n  config: configs/model.json\n", 1), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert run("specs/")[0] == 0
+    data = json.loads(config.read_text(encoding="utf-8"))
+    data["num_attention_heads"] = 64  # another model: the manifest's inputs digest moves
+    config.write_text(json.dumps(data), encoding="utf-8")
+    code, out, _ = run("--check", "specs/")
+    assert code == 1 and f"out/{STACK}/.llmd-compile.yaml: stale" in out
