@@ -112,7 +112,8 @@ def kv_events_endpoint(a: Artifacts) -> Iterator[Finding]:
         elif service[url.port] != bind.port:
             yield Finding(field, f"the picker's Service forwards {url.port} to {service[url.port]} but the indexer "
                                  f"binds {bind.port}")
-    if params is not None and publishers == 0:
+    if params is not None and publishers == 0 and next(containers(a), None) is not None:
+        # (no model server at all, every role scaled to zero: nothing is wired wrong, nothing publishes yet)
         yield Finding(field, "the picker runs a precise prefix-cache scorer but no vLLM pod publishes KV events "
                              f"({vllm.KV_EVENTS_FLAG})")
 

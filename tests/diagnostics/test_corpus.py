@@ -76,3 +76,24 @@ def test_docs_page_is_current() -> None:
     assert page.read_text(encoding="utf-8") == render(), "regenerate: llmd-compile diagnostics > docs/diagnostics.md"
     for code in check.rules():
         assert f"`{code}`" in render()
+
+
+# Stacks that are unusual but right: no error may fire (a check that errs here is a false alarm).
+# (example spec, text in it, replacement, why it is right)
+CLEAN = [
+    ("precise-prefix.yaml", "decode:\n  replicas: 8\n", "decode:\n  replicas: 0\n",
+     "scaled to zero: no model server runs, so none publishes KV events yet (LLMD115 used to err)"),
+]
+
+
+@pytest.mark.parametrize(("example", "old", "new", "why"), CLEAN, ids=[c[3].split(":")[0] for c in CLEAN])
+def test_unusual_but_right_stacks_have_no_errors(tmp_path: Path, example: str, old: str, new: str, why: str) -> None:
+    repo = Path(__file__).resolve().parents[2]
+    text = (repo / "specs" / example).read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{example} no longer holds {old!r}"
+    spec = tmp_path / example
+    spec.write_text(text.replace(old, new), encoding="utf-8")
+    loaded = load_marked(spec)
+    stack, files = build(loaded.spec, spec.name)
+    errors = [d for d in check.run(Artifacts(stack, files)) if d.severity == "error"]
+    assert errors == [], f"{why}: {errors}"
