@@ -22,7 +22,8 @@ Only combinations the compiler accepts are generated (checked by compiling fleet
 - models from the compiler's model table, with a tensor parallelism that divides their attention heads
   and fits the accelerator's memory, cluster.gpus = replicas x tensor x data, and a cache PVC that holds
   the weights; ReadWriteOnce caches only for one replica; no route timeouts on GKE; a picker
-  blockSizeTokens other than 16 comes with the same vLLM --block-size.
+  blockSizeTokens other than 16 comes with the same vLLM --block-size; no PodMonitor on GKE; AMD stacks
+  run a ROCm image; Istio on llm-d-infra v1.3.0 asks for the ClusterIP Service it gets anyway.
 The one warning left on purpose: Istio on OpenShift (specs/h100.yaml has it too).
 """
 
@@ -55,8 +56,13 @@ class Profile:
     integer_weights: bool
 
     @property
+    def infra(self) -> str:
+        return self.charts.get("infra") or {"seed": "v1.3.0", "v0.3.0": "v1.3.3", "v0.4.0": "v1.3.4",
+                                            "v0.6": "v1.4.0"}.get(self.release or "", "")
+
+    @property
     def providers(self) -> tuple[str, ...]:
-        infra = self.charts.get("infra") or {"v0.6": "v1.4.0"}.get(self.release or "", "")
+        infra = self.infra
         # llm-d-infra v1.4.0 renders agentgateway for kgateway (a warning); older ones know no agentgateway.
         drop = "kgateway" if infra == "v1.4.0" else "agentgateway"
         return tuple(p for p in PROVIDERS if p != drop)
@@ -183,7 +189,10 @@ def stack(seed: int, i: int) -> dict:
                          "VLLM_USE_V1": "1"}
     spec["decode"] = decode  # args are added below, with the scheduler's block size
 
-    spec["gateway"] = {"provider": provider, "service": {"type": rng.choice(SERVICE_TYPES)}}
+    service_type = rng.choice(SERVICE_TYPES)
+    if provider == "istio" and profile.infra == "v1.3.0":  # its Istio Gateway is ClusterIP whatever is asked (LLMD413)
+        service_type = "ClusterIP"
+    spec["gateway"] = {"provider": provider, "service": {"type": service_type}}
 
     picker = rng.choice(profile.pickers)
     scheduler: dict = {"image": profile.scheduler_image}

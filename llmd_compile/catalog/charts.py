@@ -31,6 +31,10 @@ class InfraChart:
     # Gateway providers the chart renders. v1.3.x knows the classes istio, kgateway (+ kgateway's
     # "agentgateway-v2" from v1.3.5) and gke-l7-*; an agentgateway provider arrives in v1.4.0 (#272, CATALOG §c).
     providers: frozenset[str] = frozenset({"istio", "kgateway", "gke"})
+    # v1.3.0 annotates an Istio Gateway `networking.istio.io/service-type: ClusterIP`, so Istio makes a ClusterIP
+    # Service whatever gateway.service.type says (the seed saw exactly that: CATALOG §c.1, §j). The gateway template
+    # of later v1.3.x (listener tls, so v1.3.4+) has no such annotation; v1.3.3 is not known either way.
+    istio_clusterip_annotation: bool = False
 
 
 @dataclass(frozen=True)
@@ -103,7 +107,7 @@ class ModelServiceChart:
 
 
 INFRA: Mapping[str, InfraChart] = MappingProxyType({
-    "v1.3.0": InfraChart("v1.3.0", default_service_type="LoadBalancer"),
+    "v1.3.0": InfraChart("v1.3.0", default_service_type="LoadBalancer", istio_clusterip_annotation=True),
     "v1.3.3": InfraChart("v1.3.3"),
     "v1.3.4": InfraChart("v1.3.4"),
     "v1.3.6": InfraChart("v1.3.6"),

@@ -121,6 +121,18 @@ def picker_only(a: Artifacts) -> Iterator[Finding]:
                                           "(experimentalHttpRoute.enabled) to a Gateway the stack does not install")
 
 
+def istio_service_type(a: Artifacts) -> Iterator[Finding]:
+    """The Service type asked for is not the one Istio will make (llm-d-infra v1.3.0's Gateway annotation)."""
+    infra = a.stack.infra
+    if infra is None or not infra.istio_clusterip_annotation or a.stack.spec.gateway.provider != "istio":
+        return
+    asked = dig(a.doc("values/infra.yaml"), "gateway", "service", "type", default=infra.default_service_type)
+    if asked != "ClusterIP":
+        yield Finding("gateway.service.type", f"llm-d-infra {infra.version} annotates the Istio Gateway "
+                      "networking.istio.io/service-type: ClusterIP, so Istio creates a ClusterIP Service, not the "
+                      f"{asked} asked for (the seed saw exactly this)")
+
+
 def schemaless_chart(a: Artifacts) -> Iterator[Finding]:
     if not a.stack.ms.has_schema:
         yield Finding("charts.modelservice", f"llm-d-modelservice {a.stack.ms.version} ships no values schema: "
@@ -153,4 +165,8 @@ RULES = (
     Rule("LLMD412", "error", "a picker-only stack carries gateway pieces",
          "with gateway.provider none, let llmd-compile emit no llm-d-infra release, no HTTPRoute and inferencepool "
          "provider.name none; do not hand-edit out/", picker_only),
+    Rule("LLMD413", "warning", "Istio Gateway Service comes up ClusterIP whatever its type says",
+         "set gateway.service.type: ClusterIP and reach the gateway through the OpenShift Route "
+         "(platforms.openshift.exposeRoute), kubectl port-forward or your own LoadBalancer Service; or pin "
+         "llm-d-infra v1.3.4 or later, which honour gateway.service.type", istio_service_type),
 )
