@@ -9,13 +9,14 @@ import contextlib
 import json
 import os
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import click
 
 from llmd_compile import __version__, cache, outdir
 from llmd_compile.errors import Problem, SpecError
-from llmd_compile.pipeline import Compiled, analyse, compile_all, display, expand
+from llmd_compile.pipeline import Compiled, analyse, compile_all, compile_stream, display, expand
 from llmd_compile.spec.layers import kind_of
 from llmd_compile.yamlio import dump
 
@@ -95,45 +96,66 @@ def compile_command(specs: tuple[str, ...], out_dir: str, check: bool, show_diff
     stale = [p for p in paths if p not in known]
     if not stale:
         return
-    try:
-        compiled = compile_all(stale, out, strict, {name: display(p, out) for p, name in known.items()}, jobs)
-    except SpecError as exc:
-        _fail(exc)
-        return
-    for item in compiled:
-        for d in item.diagnostics:
-            if d.severity == "warning":
-                click.echo(str(d), err=True)
+    taken = {name: display(p, out) for p, name in known.items()}
     if check or show_diff:
+        try:
+            compiled = compile_all(stale, out, strict, taken, jobs)
+        except SpecError as exc:
+            _fail(exc)
+            return
+        _warn(compiled)
         with outdir.reading(out):
             _check(out, compiled, show_diff, memo, tool)
         return
-    wrote = False
+    items: Iterable[Compiled]
+    if out.is_dir() and not out.is_symlink():
+        # Stage each stack while the rest still compile (write_many swaps nothing before the stream ends).
+        items = compile_stream(stale, out, strict, taken, jobs)
+    else:
+        try:  # no out/ yet: create nothing before every stack has compiled
+            items = compile_all(stale, out, strict, taken, jobs)
+        except SpecError as exc:
+            _fail(exc)
+            return
+    by_name: dict[str, Compiled] = {}
+    created: list[str] = []
+
+    def staged() -> Iterator[tuple[str, dict[str, str]]]:
+        for item in items:
+            by_name[item.name] = item
+            yield item.name, item.files
+        # Everything compiled, nothing swapped in yet: what a good run says before its stacks land.
+        _warn(list(by_name.values()))
+        for stub in _scaffold_components(out, list(by_name.values())):
+            created.append(stub)
+            click.echo(f"created user component {stub} (yours from now on)")
+
+    def landed(name: str, changed: list[str]) -> None:
+        item = by_name[name]
+        unchanged = len(item.files) - len([c for c in changed if c in item.files])
+        state = f"{len(changed)} changed, {unchanged} unchanged" if changed else "up to date"
+        click.echo(f"{name}: {state}")
+        _remember(memo, tool, out, item)
+
     try:
         with outdir.locked(out):
-            for created in _scaffold_components(out, compiled):
-                wrote = True
-                click.echo(f"created user component {created} (yours from now on)")
-            by_name = {item.name: item for item in compiled}
-
-            def landed(name: str, changed: list[str]) -> None:
-                item = by_name[name]
-                unchanged = len(item.files) - len([c for c in changed if c in item.files])
-                state = f"{len(changed)} changed, {unchanged} unchanged" if changed else "up to date"
-                click.echo(f"{name}: {state}")
-                _remember(memo, tool, out, item)
-
-            written = outdir.write_many(out, {item.name: item.files for item in compiled}, landed)
-            wrote = wrote or any(written.values())
+            written = outdir.write_many(out, staged(), landed)
             cache.save(out, memo)
     except SpecError as exc:
         _fail(exc)
     except OSError as exc:
         click.echo(f"error: cannot write {exc.filename or out}: {exc.strerror or exc}", err=True)
         sys.exit(2)
-    if wrote and fail_on_change:
+    if (created or any(written.values())) and fail_on_change:
         click.echo("out/ changed: review and stage it, then commit again", err=True)
         sys.exit(1)
+
+
+def _warn(compiled: list[Compiled]) -> None:
+    for item in compiled:
+        for d in item.diagnostics:
+            if d.severity == "warning":
+                click.echo(str(d), err=True)
 
 
 def _create_once(target: Path, text: str) -> None:

@@ -15,7 +15,7 @@ import fcntl
 import hashlib
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -184,27 +184,30 @@ def write(out: Path, name: str, files: dict[str, str]) -> list[str]:
     return write_many(out, {name: files})[name]
 
 
-def write_many(out: Path, stacks: dict[str, dict[str, str]],
+def write_many(out: Path, stacks: dict[str, dict[str, str]] | Iterable[tuple[str, dict[str, str]]],
                done: Callable[[str, list[str]], None] | None = None) -> dict[str, list[str]]:
     """Write several stacks: build every changed one beside its directory, make the new trees durable with one
-    filesystem sync, then swap each in atomically (`done` hears of each stack as it lands). A failure before
-    the swaps changes nothing; a crash at any point leaves each stack the complete old or new tree."""
+    filesystem sync, then swap each in atomically (`done` hears of each stack as it lands). `stacks` may be a
+    stream that is still being compiled: nothing is swapped before it ends, and if it raises, every stack built
+    so far is removed again. A failure before the swaps changes nothing; a crash at any point leaves each stack
+    the complete old or new tree."""
     changed: dict[str, list[str]] = {}
     prepared: list[str] = []
     try:
-        for name, files in stacks.items():
+        for name, files in (stacks.items() if isinstance(stacks, dict) else stacks):
+            changed[name] = []  # seen: recovered on failure even if preparing it fails halfway
             changed[name] = _prepare(out, name, files)
             if changed[name]:
                 prepared.append(name)
         if prepared:
             _sync(out)  # one syncfs instead of an fsync per file and directory: same durability before the swaps
-        for name in stacks:
-            if changed[name]:
+        for name, files_changed in changed.items():
+            if files_changed:
                 _swap(out, name)
             if done is not None:
-                done(name, changed[name])
+                done(name, files_changed)
     except BaseException:
-        for name in stacks:
+        for name in changed:
             recover(out, name)
         raise
     if prepared:

@@ -149,12 +149,19 @@ def _compiled(jobs: list[tuple[Path, str, bool]], workers: int) -> Iterator[tupl
 
 def compile_all(paths: list[Path], out: Path, strict: bool = False,
                  taken: dict[str, str] | None = None, jobs: int = 0) -> list[Compiled]:
+    """Every stack and fleet the paths compile to; a SpecError with every problem if any has one."""
+    return list(compile_stream(paths, out, strict, taken, jobs))
+
+
+def compile_stream(paths: list[Path], out: Path, strict: bool = False,
+                   taken: dict[str, str] | None = None, jobs: int = 0) -> Iterator[Compiled]:
+    """compile_all, yielding each stack as soon as it is compiled (so the caller can stage it meanwhile). The
+    SpecError comes after the last stack: a caller must treat what it was given as void until the end."""
     from llmd_compile.compile import with_header
     from llmd_compile.emit.fleet import emit as fleet_emit
     from llmd_compile.spec.fleet import load_fleet
 
     problems: list[Problem] = []
-    results: list[Compiled] = []
     owners: dict[str, str] = dict(taken or {})
     fleets: list[tuple[str, Fleet, Path]] = []
     placed: list[tuple[str, Loaded]] = []
@@ -180,7 +187,7 @@ def compile_all(paths: list[Path], out: Path, strict: bool = False,
                                     f"{name!r} is also the name of {owners[name]}"))
             continue
         owners[name] = compiled.source
-        results.append(compiled)
+        yield compiled
         if loaded is not None and loaded.spec.gitops.argocd and loaded.spec.gitops.argocd.destination:
             placed.append((compiled.source, loaded))
     for source, fleet, fleet_path in fleets:
@@ -192,11 +199,10 @@ def compile_all(paths: list[Path], out: Path, strict: bool = False,
         owners[name] = source
         files = {rel: with_header(rel, text, source) for rel, text in fleet_emit(fleet).items()}
         fleet_raw = fleet_path.read_bytes()
-        results.append(Compiled(name, source, outdir.with_manifest(source, outdir.digest(fleet_raw), files), (), (),
-                                fleet_path, (fleet_path,)))
+        yield Compiled(name, source, outdir.with_manifest(source, outdir.digest(fleet_raw), files), (), (),
+                       fleet_path, (fleet_path,))
     if problems:
         raise SpecError(problems)
-    return results
 
 
 def _fleet_mismatches(fleet: Fleet, placed: list[tuple[str, Loaded]]) -> list[Problem]:

@@ -70,3 +70,21 @@ def test_problems_are_reported_in_order_and_nothing_is_written(fleet: Path) -> N
     assert "'stack-0000' is also the name of specs/stack-0000.yaml" in lines[1]
     assert lines[-1] == "error: 2 problems; nothing was written"
     assert not (fleet / "one").exists() and not (fleet / "many").exists()
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_stacks_staged_before_a_late_problem_are_removed(fleet: Path, jobs: str) -> None:
+    """With out/ in place, stacks are staged while the rest compile; a problem in the last spec voids them all."""
+    assert run("specs", "--jobs", jobs)[0] == 0
+    before = snapshot(fleet / "out")
+    specs = sorted((fleet / "specs").iterdir())
+    for spec in specs[:-1]:  # every other spec changes (its manifest's inputs digest), so each stack is staged
+        spec.write_text(spec.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
+    specs[-1].write_text(specs[-1].read_text(encoding="utf-8").replace("metadata:\n", "metadata:\n  colour: red\n", 1),
+                         encoding="utf-8")
+    code, out, err = run("specs", "--jobs", jobs)
+    assert code == 2, err
+    assert "metadata.colour: unknown field" in err and err.endswith("error: 1 problem; nothing was written\n")
+    assert "changed" not in out  # nothing landed
+    assert snapshot(fleet / "out") == before
+    assert sorted(p.name for p in (fleet / "out").iterdir() if p.name.startswith(".") and p.is_dir()) == []
