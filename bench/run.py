@@ -200,12 +200,37 @@ def run_llmd(args: argparse.Namespace, ws: Workspace, results: list[Result]) -> 
         def setup(i: int, repo: Path = repo) -> tuple[list[str], Path]:
             _rm(repo / "out")
             _rm(repo / "overlays")
+            (repo / "out").mkdir()  # an empty out/, as in a repository that commits it
             return [cli, "specs", "--out", "out"], repo
 
         results.append(bench(f"fleet_{n}", f"fleet N={n}, empty out/", n, runs, warm, setup, output=repo / "out"))
 
     big = max(args.sizes)
     repo = ws.fleet(big)
+
+    def no_out(i: int) -> tuple[list[str], Path]:
+        _rm(repo / "out")
+        _rm(repo / "overlays")
+        return [cli, "specs", "--out", "out"], repo
+
+    results.append(bench(f"fleet_{big}_no_out", f"fleet N={big}, no out/ yet (compiles all before creating it)",
+                         big, runs, warm, no_out, output=repo / "out"))
+    shm = Path("/dev/shm")
+    if shm.is_dir():
+        ram = Path(tempfile.mkdtemp(prefix="llmd-bench-", dir=shm))
+
+        def tmpfs(i: int) -> tuple[list[str], Path]:
+            _rm(ram / "out")
+            _rm(repo / "overlays")
+            (ram / "out").mkdir()
+            return [cli, "specs", "--out", str(ram / "out")], repo
+
+        try:
+            results.append(bench(f"fleet_{big}_tmpfs", f"fleet N={big}, empty out/ on tmpfs (no disk)", big, runs,
+                                 warm, tmpfs, output=ram / "out"))
+        finally:
+            _rm(ram)
+
     _rm(repo / "out")
     measure([cli, "specs", "--out", "out"], repo)  # the committed state: out/ current with specs/
 
@@ -387,6 +412,7 @@ def targets(results: list[Result], d: dict[str, object], big: int) -> list[tuple
 
     add("single stack / dependency-import floor", "≤ 2.5×", d.get("single_vs_deps_floor"), 2.5, "{:.2f}×")
     add(f"N={big} full compile, empty out/", "≤ 3 s", med.get(f"fleet_{big}"), 3.0, "{:.2f} s")
+    add(f"N={big} full compile, empty out/ on tmpfs", "≤ 3 s", med.get(f"fleet_{big}_tmpfs"), 3.0, "{:.2f} s")
     add(f"--check, unchanged N={big}", "≤ 1 s", med.get(f"check_{big}"), 1.0, "{:.2f} s")
     add(f"one spec changed, N={big} (`specs/`)", "≤ 0.5 s", med.get(f"changed_{big}"), 0.5, "{:.2f} s")
     add(f"peak RSS, N={big} full compile", "≤ 250 MB", (rss.get(f"fleet_{big}") or 0) * 1.048576 or None, 250,
