@@ -15,6 +15,7 @@ import fcntl
 import hashlib
 import os
 import shutil
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,13 +170,22 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), str(a))
 
 
+def _kind(path: Path) -> str | None:
+    """'dir', 'link', 'other', or None when nothing is there (one lstat: links are never followed)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return None
+    return "link" if stat.S_ISLNK(mode) else "dir" if stat.S_ISDIR(mode) else "other"
+
+
 def recover(out: Path, name: str) -> None:
     """Finish or undo a swap that a crash interrupted."""
     stack_dir, new, old = out / name, out / f".{name}.new", out / f".{name}.old"
-    if not stack_dir.exists() and not stack_dir.is_symlink() and old.is_dir() and not old.is_symlink():
+    if _kind(stack_dir) is None and _kind(old) == "dir":
         old.rename(stack_dir)
     for leftover in (new, old):
-        if leftover.is_dir() and not leftover.is_symlink():
+        if _kind(leftover) == "dir":
             shutil.rmtree(leftover)
 
 
@@ -193,6 +203,7 @@ def write_many(out: Path, stacks: dict[str, dict[str, str]] | Iterable[tuple[str
     the complete old or new tree."""
     changed: dict[str, list[str]] = {}
     prepared: list[str] = []
+    _refuse_links(out, out)
     try:
         for name, files in (stacks.items() if isinstance(stacks, dict) else stacks):
             changed[name] = []  # seen: recovered on failure even if preparing it fails halfway
@@ -216,13 +227,15 @@ def write_many(out: Path, stacks: dict[str, dict[str, str]] | Iterable[tuple[str
 
 
 def _prepare(out: Path, name: str, files: dict[str, str]) -> list[str]:
+    """Build out/.<name>.new if anything changed (out/ itself was checked for links by the caller)."""
     stack_dir, new = out / name, out / f".{name}.new"
     for path in (stack_dir, new, out / f".{name}.old"):
-        _refuse_links(path, out)  # a planted .<name>.old link would otherwise be renamed into place
-    if stack_dir.exists() and not stack_dir.is_dir():
+        if _kind(path) == "link":  # a planted .<name>.old link would otherwise be renamed into place
+            raise SpecError.one(str(path), "", "is a symlink; llmd-compile never writes through links")
+    if _kind(stack_dir) == "other":
         raise SpecError.one(str(stack_dir), "", "exists and is not a directory; llmd-compile writes a directory here")
     recover(out, name)
-    if not stack_dir.is_dir():  # a new stack: everything is missing, nothing to carry over
+    if _kind(stack_dir) is None:  # a new stack: everything is missing, nothing to carry over
         new.mkdir()
         _write_tree(os.fspath(new), files, fresh=True)
         return sorted(files)

@@ -107,6 +107,9 @@ def _emit(value: Any, indent: str, out: list[str]) -> None:
                 out.append(f"{prefix} {item}")
             elif kind is bool:
                 out.append(f"{prefix} {'true' if item else 'false'}")
+            elif (kind is dict or kind is list) and item:
+                out.append(prefix)
+                _emit(item, indent + _INDENT, out)
             else:
                 _emit_entry(prefix, item, indent, out)
     else:
