@@ -8,12 +8,14 @@ read-only case falls back to file modes and the ENOSPC case is skipped.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -91,26 +93,40 @@ def test_two_concurrent_compiles_serialize(tmp_path: Path) -> None:
     assert trees.leftovers(out) == []
 
 
-def test_a_compile_waits_for_the_lock(tmp_path: Path) -> None:
-    old, new = fleet_root(tmp_path, n=3)
-    lock = tmp_path / "out" / outdir.LOCK
+@contextlib.contextmanager
+def _lock_held(lock: Path) -> Iterator[None]:
+    """Another process holds out/'s lock (exclusively, as a compile does) until the block ends."""
     holder = subprocess.Popen(
         [sys.executable, "-c", "import fcntl, os, sys\nfd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)\n"
          "fcntl.flock(fd, fcntl.LOCK_EX)\nprint('held', flush=True)\nsys.stdin.read()\n", str(lock)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert holder.stdout is not None and holder.stdin is not None
-    assert holder.stdout.readline().strip() == "held"
-    cli = subprocess.Popen([*harness.CLI, "specs"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        yield
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=10)
+        holder.stdout.close()
+
+
+def _start_waiting(args: list[str], cwd: Path, lock: Path) -> subprocess.Popen[str]:
+    """Start the CLI and return once it has opened the lock file (and 0.3 s more): it must still be running."""
+    proc = subprocess.Popen([*harness.CLI, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
-    while not _has_open(cli.pid, lock) and time.monotonic() < deadline and cli.poll() is None:
+    while not _has_open(proc.pid, lock) and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
     time.sleep(0.3)
-    assert cli.poll() is None, "the compile did not wait for the lock"
-    assert set(states(tmp_path, old, new).values()) == {"old"}, "written while another process held the lock"
-    holder.stdin.close()
-    holder.wait(timeout=10)
-    holder.stdout.close()
+    return proc
+
+
+def test_a_compile_waits_for_the_lock(tmp_path: Path) -> None:
+    old, new = fleet_root(tmp_path, n=3)
+    lock = tmp_path / "out" / outdir.LOCK
+    with _lock_held(lock):
+        cli = _start_waiting(["specs"], tmp_path, lock)
+        assert cli.poll() is None, "the compile did not wait for the lock"
+        assert set(states(tmp_path, old, new).values()) == {"old"}, "written while another process held the lock"
     _, stderr = cli.communicate(timeout=120)
     assert cli.returncode == 0, stderr
     assert set(states(tmp_path, old, new).values()) == {"new"}
@@ -121,23 +137,10 @@ def test_check_waits_for_a_compile_holding_the_lock(tmp_path: Path, mode: str) -
     """--check/--diff compare out/ only when no compile is swapping stacks in (a shared lock), and create nothing."""
     fleet_root(tmp_path, n=2)
     lock = tmp_path / "out" / outdir.LOCK
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import fcntl, os, sys\nfd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)\n"
-         "fcntl.flock(fd, fcntl.LOCK_EX)\nprint('held', flush=True)\nsys.stdin.read()\n", str(lock)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    assert holder.stdout is not None and holder.stdin is not None
-    assert holder.stdout.readline().strip() == "held"
-    before = harness.snapshot(tmp_path / "out")
-    checker = subprocess.Popen([*harness.CLI, mode, "specs"], cwd=tmp_path, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not _has_open(checker.pid, lock) and time.monotonic() < deadline and checker.poll() is None:
-        time.sleep(0.05)
-    time.sleep(0.3)
-    assert checker.poll() is None, f"{mode} did not wait for the compile's lock"
-    holder.stdin.close()
-    holder.wait(timeout=10)
-    holder.stdout.close()
+    with _lock_held(lock):
+        before = harness.snapshot(tmp_path / "out")
+        checker = _start_waiting([mode, "specs"], tmp_path, lock)
+        assert checker.poll() is None, f"{mode} did not wait for the compile's lock"
     _, stderr = checker.communicate(timeout=120)
     assert checker.returncode == 1, stderr  # specs/ holds fleet B: out of date
     assert "Traceback" not in stderr

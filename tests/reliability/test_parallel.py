@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from llmd_compile import pipeline
 from llmd_compile.cli import main
 
-from . import specgen
+from . import harness, specgen
 
 N = pipeline.PARALLEL_FROM + 6  # enough specs that the default forks workers
 
@@ -21,11 +21,6 @@ def run(*args: str) -> tuple[int, str, str]:
     if result.exception and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result.exit_code, result.stdout, result.stderr
-
-
-def snapshot(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and p.name != ".llmd-compile-cache.json"}
 
 
 @pytest.fixture
@@ -53,7 +48,7 @@ def test_workers_write_the_same_bytes(fleet: Path, jobs: str) -> None:
     assert stacks == many[1].splitlines()  # one line per stack, in order (the first run made the components)
     assert one[2] == many[2]  # warnings, in order
     assert len(stacks) == N
-    assert snapshot(fleet / "one") == snapshot(fleet / "many") != {}
+    assert harness.snapshot(fleet / "one") == harness.snapshot(fleet / "many") != {}
 
 
 def test_problems_are_reported_in_order_and_nothing_is_written(fleet: Path) -> None:
@@ -76,7 +71,7 @@ def test_problems_are_reported_in_order_and_nothing_is_written(fleet: Path) -> N
 def test_stacks_staged_before_a_late_problem_are_removed(fleet: Path, jobs: str) -> None:
     """With out/ in place, stacks are staged while the rest compile; a problem in the last spec voids them all."""
     assert run("specs", "--jobs", jobs)[0] == 0
-    before = snapshot(fleet / "out")
+    before = harness.snapshot(fleet / "out")
     specs = sorted((fleet / "specs").iterdir())
     for spec in specs[:-1]:  # every other spec changes (its manifest's inputs digest), so each stack is staged
         spec.write_text(spec.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
@@ -86,5 +81,5 @@ def test_stacks_staged_before_a_late_problem_are_removed(fleet: Path, jobs: str)
     assert code == 2, err
     assert "metadata.colour: unknown field" in err and err.endswith("error: 1 problem; nothing was written\n")
     assert "changed" not in out  # nothing landed
-    assert snapshot(fleet / "out") == before
+    assert harness.snapshot(fleet / "out") == before
     assert sorted(p.name for p in (fleet / "out").iterdir() if p.name.startswith(".") and p.is_dir()) == []
