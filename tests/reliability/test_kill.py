@@ -249,3 +249,37 @@ def test_death_before_every_file_system_call(shm_path: Path, fallback: bool) -> 
 def _copy(src: Path, dst: Path) -> Path:
     shutil.copytree(src, dst, symlinks=True)
     return dst
+
+
+def test_sigkill_while_stacks_are_staged_during_the_compile(tmp_path: Path) -> None:
+    """With out/ in place, stacks are staged while the rest still compile (in worker processes for a fleet this
+    size). A kill in that phase leaves every stack its old tree, and the next run cleans up and finishes."""
+    write_specs(tmp_path, specgen.fleet(FLEET, seed=0))
+    assert harness.run_cli("specs", cwd=tmp_path, timeout=600).returncode == 0
+    out = tmp_path / "out"
+    names = sorted(p.name for p in out.iterdir() if p.is_dir())
+    old = {name: trees.files_of(out / name) for name in names}
+    new_input = write_specs(tmp_path, specgen.fleet(FLEET, seed=1))
+    staged_seen = 0
+    for k in range(KILLS):
+        proc = subprocess.Popen([*harness.CLI, "specs"], cwd=tmp_path, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True)
+        deadline = time.monotonic() + 120
+        while not any(p.name.endswith(".new") for p in out.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.005)  # until the first stack is staged
+        time.sleep(0.02 * k)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert proc.stdout is not None
+        landed = [line for line in proc.stdout.read().splitlines() if PROGRESS.match(line)]
+        proc.stdout.close()
+        staged_seen += sum(p.name.endswith(".new") for p in out.iterdir())
+        for name in names:
+            state = trees.classify(out, name, old[name], new_input[name])
+            assert not state.startswith("BROKEN"), f"after kill {k}: {name}: {state}"
+            if not landed:  # killed before any swap: nothing is new yet
+                assert state == "old", (k, name, state)
+    assert staged_seen, "no kill landed while stacks were staged: the phase was not exercised"
+    assert harness.run_cli("specs", cwd=tmp_path, timeout=600).returncode == 0
+    assert trees.leftovers(out) == []
+    assert all(trees.classify(out, name, old[name], new_input[name]) == "new" for name in names)
