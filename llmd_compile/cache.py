@@ -1,8 +1,8 @@
 """A local, uncommitted record of what each spec last compiled to, so an unchanged stack is not recompiled.
 
-`out/.llmd-compile-cache.json` (gitignored) maps a spec path to: the digest of llmd-compile's own code, the
-digest of every input file (the spec and its bases), and every output file with its digest, size and mtime.
-A stack is fresh only if all of these still hold; an output whose size or mtime moved is re-hashed. Without
+`out/.llmd-compile-cache.json` (gitignored) maps a spec path to: the digest of llmd-compile's own code, and
+every input file (the spec, its bases, its config.json) and output file with its digest, size and mtime.
+A stack is fresh only if all of these still hold; a file whose size or mtime moved is hashed again. Without
 the file (a fresh clone, CI) everything is compiled. This module imports nothing heavy on purpose: a no-op
 run must not pay for pydantic or the emitters.
 """
@@ -38,7 +38,7 @@ def tool_digest() -> str:
 @dataclass(frozen=True)
 class Entry:
     stack: str
-    inputs: dict[str, str]  # absolute input path -> sha256
+    inputs: dict[str, list[Any]]  # absolute input path -> [sha256, size, mtime_ns]
     files: dict[str, list[Any]]  # relpath -> [sha256, size, mtime_ns]
 
 
@@ -55,7 +55,7 @@ def save(out: Path, data: dict[str, Any]) -> None:
     if out.is_symlink() or target.is_symlink() or not out.is_dir() or not data.get("specs"):
         return
     tmp = out / f"{CACHE}.{os.getpid()}.tmp"  # two --check runs may save at once: each its own file
-    tmp.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
+    tmp.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")  # local: compact beats readable
     os.replace(tmp, target)
 
 
@@ -79,11 +79,8 @@ def fresh(data: dict[str, Any], tool: str, spec: Path, out: Path) -> str | None:
     entry = data.get("specs", {}).get(str(spec.resolve()))
     if not isinstance(entry, dict):
         return None
-    for path, digest in entry.get("inputs", {}).items():
-        try:
-            if _sha(Path(path).read_bytes()) != digest:
-                return None
-        except OSError:
+    for path, known in entry.get("inputs", {}).items():
+        if not _file_ok(path, known if isinstance(known, list) else [known, -1, -1]):
             return None
     stack_dir = out / str(entry.get("stack", ""))
     if not entry.get("files") or not stack_dir.is_dir() or stack_dir.is_symlink():
@@ -93,6 +90,13 @@ def fresh(data: dict[str, Any], tool: str, spec: Path, out: Path) -> str | None:
         if not _file_ok(f"{base}/{rel}", record):
             return None
     return str(entry["stack"])
+
+
+def _stamp(path: Path) -> list[Any]:
+    """[sha256, size, mtime_ns] of an input file, as for outputs (a size or mtime change means: hash again)."""
+    data = path.read_bytes()
+    st = path.stat()
+    return [_sha(data), st.st_size, st.st_mtime_ns]
 
 
 def record(data: dict[str, Any], tool: str, spec: Path, inputs: list[Path], out: Path, stack: str,
@@ -109,6 +113,6 @@ def record(data: dict[str, Any], tool: str, spec: Path, inputs: list[Path], out:
         outputs[rel] = [digests.get(rel) or _sha(text.encode()), st.st_size, st.st_mtime_ns]
     data.setdefault("specs", {})[str(spec.resolve())] = {
         "stack": stack,
-        "inputs": {str(p.resolve()): _sha(p.read_bytes()) for p in inputs},
+        "inputs": {str(p.resolve()): _stamp(p) for p in inputs},
         "files": outputs,
     }
