@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,17 @@ def test_a_changed_model_config_recompiles(tmp_path: Path, monkeypatch: pytest.M
     config.write_text(json.dumps(data), encoding="utf-8")
     code, out, _ = run("--check", "specs/")
     assert code == 1 and f"out/{STACK}/.llmd-compile.yaml: stale" in out
+
+
+def test_a_touched_but_unchanged_spec_is_still_fresh(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new mtime alone (git checkout, touch) costs a hash, not a compile."""
+    import llmd_compile.cli as cli
+
+    spec = repo / "specs" / "h100.yaml"
+    os.utime(spec, ns=(spec.stat().st_atime_ns, spec.stat().st_mtime_ns + 10**9))
+
+    def no_compile(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("compiled although the spec's bytes did not change")
+
+    monkeypatch.setattr(cli, "compile_all", no_compile)
+    assert run("--check", "specs/") == (0, f"{STACK}: up to date\n", "")
