@@ -9,23 +9,25 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from llmd_compile import __version__, cache, outdir
 from llmd_compile.errors import Problem, SpecError
-from llmd_compile.pipeline import Compiled, analyse, compile_all, compile_stream, display, expand
+from llmd_compile.pipeline import Compiled, analyse, compile_all, compile_stream, display, expand, workers
 from llmd_compile.spec.layers import kind_of
 from llmd_compile.yamlio import dump
+
+if TYPE_CHECKING:
+    from multiprocessing.pool import Pool
 
 # Heavy modules (pydantic models, emitters, checks) are imported inside the functions that need them, so a run
 # whose stacks are all unchanged (pre-commit, --check) answers from the cache without loading them.
 
 def _scaffold_components(out: Path, compiled: list[Compiled]) -> list[str]:
-    from llmd_compile.emit.kustomize import user_component_kustomization
-
     created = []
     for platform in sorted({p for c in compiled for p in c.platforms}):
         root = out.resolve().parent
@@ -34,6 +36,8 @@ def _scaffold_components(out: Path, compiled: list[Compiled]) -> list[str]:
             if path.is_symlink():
                 raise SpecError.one(str(path), "", "is a symlink; llmd-compile never writes through links")
         if not target.exists():
+            from llmd_compile.emit.kustomize import user_component_kustomization  # the compiler: only for a stub
+
             target.parent.mkdir(parents=True, exist_ok=True)
             text = ("# Your kustomize component for the " + platform + " overlays of every stack.\n"
                     "# llmd-compile created this stub once and never touches it again.\n"
@@ -81,16 +85,26 @@ def compile_command(specs: tuple[str, ...], out_dir: str, check: bool, show_diff
     """Compile SPEC files (or directories of specs) into OUT/<stack>/."""
     out = Path(out_dir)
     paths = expand(specs)
+    with contextlib.ExitStack() as stack:
+        _compile(paths, out, check, show_diff, strict, fail_on_change,
+                 lambda: stack.enter_context(workers(jobs, len(paths))))
+
+
+def _compile(paths: list[Path], out: Path, check: bool, show_diff: bool, strict: bool, fail_on_change: bool,
+             start_workers: Callable[[], Pool | None]) -> None:
     tool = cache.tool_digest()
     memo = cache.load(out)
     known: dict[Path, str] = {}
-    if not show_diff:
-        for path in paths:
-            name = cache.fresh(memo, tool, path, out)
-            if name is not None:
-                known[path] = name
-        if len(known) < len(paths) and any(kind_of(p) == "Fleet" for p in paths):
-            known = {}  # a fleet cross-checks all its stacks: compile them together
+    pool: Pool | None = None
+    started = False
+    for path in paths:
+        name = None if show_diff else cache.fresh(memo, tool, path, out)
+        if name is not None:
+            known[path] = name
+        elif not started:  # the first stale spec: a fleet's workers load the compiler while the rest is checked
+            pool, started = start_workers(), True
+    if len(known) < len(paths) and known and any(kind_of(p) == "Fleet" for p in paths):
+        known = {}  # a fleet cross-checks all its stacks: compile them together
     for name in sorted(known.values()):
         click.echo(f"{name}: up to date")
     stale = [p for p in paths if p not in known]
@@ -99,7 +113,7 @@ def compile_command(specs: tuple[str, ...], out_dir: str, check: bool, show_diff
     taken = {name: display(p, out) for p, name in known.items()}
     if check or show_diff:
         try:
-            compiled = compile_all(stale, out, strict, taken, jobs)
+            compiled = compile_all(stale, out, strict, taken, pool)
         except SpecError as exc:
             _fail(exc)
             return
@@ -110,10 +124,10 @@ def compile_command(specs: tuple[str, ...], out_dir: str, check: bool, show_diff
     items: Iterable[Compiled]
     if out.is_dir() and not out.is_symlink():
         # Stage each stack while the rest still compile (write_many swaps nothing before the stream ends).
-        items = compile_stream(stale, out, strict, taken, jobs)
+        items = compile_stream(stale, out, strict, taken, pool)
     else:
         try:  # no out/ yet: create nothing before every stack has compiled
-            items = compile_all(stale, out, strict, taken, jobs)
+            items = compile_all(stale, out, strict, taken, pool)
         except SpecError as exc:
             _fail(exc)
             return

@@ -1,8 +1,14 @@
-"""The one error a user sees: a problem in their input, with its location."""
+"""The one error a user sees: a problem in their input, with its location; and a located diagnostic.
+
+Both stay light (no heavy imports): a worker process sends them back to the CLI, which unpickles them without
+loading the compiler."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["error", "warning", "info"]
 
 
 @dataclass(frozen=True, order=True)
@@ -30,3 +36,22 @@ class SpecError(Exception):
     @classmethod
     def one(cls, path: str, field: str, message: str, line: int = 0, col: int = 0) -> SpecError:
         return cls([Problem(path, line, col, field, message)])
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    path: str
+    line: int
+    col: int
+    code: str
+    severity: Severity
+    field: str
+    message: str
+    hint: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}:{self.col}" if self.line else self.path
+        return f"{where}: {self.severity} {self.code}: {self.field}: {self.message} (hint: {self.hint})"
+
+    def as_problem(self) -> Problem:
+        return Problem(self.path, self.line, self.col, self.field, f"{self.code}: {self.message} (hint: {self.hint})")

@@ -5,6 +5,7 @@ Writes nothing (cli.py and outdir.py write). Every problem is located in the fil
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -17,7 +18,9 @@ from llmd_compile.headers import MANIFEST
 from llmd_compile.spec.layers import BASE_KIND, kind_of
 
 if TYPE_CHECKING:
-    from llmd_compile.check import Diagnostic
+    from multiprocessing.pool import Pool
+
+    from llmd_compile.errors import Diagnostic
     from llmd_compile.resolve import Stack
     from llmd_compile.spec.fleet import Fleet
     from llmd_compile.spec.load import Loaded
@@ -125,41 +128,60 @@ def jobs_for(requested: int, stacks: int) -> int:
     """Worker processes for `stacks` specs: one per usable core for a fleet, none for a handful."""
     if requested:
         return max(1, min(requested, stacks))
+    if stacks < PARALLEL_FROM:
+        return 1
     import multiprocessing
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return 1 if stacks < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods() else cores
+    return cores if "fork" in multiprocessing.get_all_start_methods() else 1
 
 
-def _compiled(jobs: list[tuple[Path, str, bool]], workers: int) -> Iterator[tuple[list[Problem], Compiled | None,
-                                                                               Loaded | None]]:
-    """Every job's result, in job order, from `workers` forked processes (1: in this process)."""
-    if workers <= 1:
-        yield from (_compile_stack(*job) for job in jobs)
+def _warm_up() -> None:
+    """In each worker, first thing: load the compiler (the parent never needs it when workers compile)."""
+    import llmd_compile.check
+    import llmd_compile.compile
+    import llmd_compile.spec.load  # noqa: F401
+
+
+@contextlib.contextmanager
+def workers(requested: int, specs: int) -> Iterator[Pool | None]:
+    """Worker processes for a fleet, forked now so they load the compiler while this process checks which
+    stacks are stale; None for a handful of specs (they compile here)."""
+    count = jobs_for(requested, specs)
+    if count <= 1:
+        yield None
         return
     import multiprocessing
 
-    import llmd_compile.check  # noqa: F401  (imported once here, not once per worker)
+    pool = multiprocessing.get_context("fork").Pool(count, initializer=_warm_up)
+    try:
+        yield pool
+    finally:
+        pool.terminate()
+        pool.join()
 
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        chunk = max(1, min(16, len(jobs) // (workers * 8)))
-        for problems, compiled in pool.imap(_compile_plain, jobs, chunksize=chunk):
-            yield problems, compiled, None
+
+def _compiled(jobs: list[tuple[Path, str, bool]], pool: Pool | None) -> Iterator[tuple[list[Problem], Compiled | None,
+                                                                                     Loaded | None]]:
+    """Every job's result, in job order, from the pool's workers (None: in this process)."""
+    if pool is None:
+        yield from (_compile_stack(*job) for job in jobs)
+        return
+    chunk = max(1, min(16, len(jobs) // 16))
+    for problems, compiled in pool.imap(_compile_plain, jobs, chunksize=chunk):
+        yield problems, compiled, None
 
 
 def compile_all(paths: list[Path], out: Path, strict: bool = False,
-                 taken: dict[str, str] | None = None, jobs: int = 0) -> list[Compiled]:
+                taken: dict[str, str] | None = None, pool: Pool | None = None) -> list[Compiled]:
     """Every stack and fleet the paths compile to; a SpecError with every problem if any has one."""
-    return list(compile_stream(paths, out, strict, taken, jobs))
+    return list(compile_stream(paths, out, strict, taken, pool))
 
 
 def compile_stream(paths: list[Path], out: Path, strict: bool = False,
-                   taken: dict[str, str] | None = None, jobs: int = 0) -> Iterator[Compiled]:
+                   taken: dict[str, str] | None = None, pool: Pool | None = None) -> Iterator[Compiled]:
     """compile_all, yielding each stack as soon as it is compiled (so the caller can stage it meanwhile). The
     SpecError comes after the last stack: a caller must treat what it was given as void until the end."""
-    from llmd_compile.compile import with_header
-    from llmd_compile.emit.fleet import emit as fleet_emit
-    from llmd_compile.spec.fleet import load_fleet
 
     problems: list[Problem] = []
     owners: dict[str, str] = dict(taken or {})
@@ -171,13 +193,14 @@ def compile_stream(paths: list[Path], out: Path, strict: bool = False,
         if kind_of(path) != "Fleet":
             stacks.append((path, source, strict))
             continue
+        from llmd_compile.spec.fleet import load_fleet
+
         try:
             fleets.append((source, load_fleet(path, source), path))
         except SpecError as exc:
             problems.extend(exc.problems)
     # A fleet cross-checks its stacks' placement from their loaded specs: those compile in this process.
-    workers = 1 if fleets else jobs_for(jobs, len(stacks))
-    for found, compiled, loaded in _compiled(stacks, workers):
+    for found, compiled, loaded in _compiled(stacks, None if fleets else pool):
         problems.extend(found)
         if compiled is None:
             continue
@@ -191,6 +214,9 @@ def compile_stream(paths: list[Path], out: Path, strict: bool = False,
         if loaded is not None and loaded.spec.gitops.argocd and loaded.spec.gitops.argocd.destination:
             placed.append((compiled.source, loaded))
     for source, fleet, fleet_path in fleets:
+        from llmd_compile.compile import with_header
+        from llmd_compile.emit.fleet import emit as fleet_emit
+
         problems.extend(_fleet_mismatches(fleet, placed))
         name = fleet.metadata.name
         if name in owners:

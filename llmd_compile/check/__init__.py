@@ -10,13 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Literal
 
 from llmd_compile.check.artifacts import Artifacts
-from llmd_compile.errors import Problem, SpecError
+from llmd_compile.errors import Diagnostic, Severity, SpecError
 
-Severity = Literal["error", "warning", "info"]
-
+__all__ = ["Diagnostic", "Finding", "Rule", "Severity", "rules", "run"]
 
 @dataclass(frozen=True)
 class Finding:
@@ -31,25 +29,6 @@ class Rule:
     title: str
     hint: str
     check: Callable[[Artifacts], Iterable[Finding]]
-
-
-@dataclass(frozen=True, order=True)
-class Diagnostic:
-    path: str
-    line: int
-    col: int
-    code: str
-    severity: Severity
-    field: str
-    message: str
-    hint: str
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}:{self.col}" if self.line else self.path
-        return f"{where}: {self.severity} {self.code}: {self.field}: {self.message} (hint: {self.hint})"
-
-    def as_problem(self) -> Problem:
-        return Problem(self.path, self.line, self.col, self.field, f"{self.code}: {self.message} (hint: {self.hint})")
 
 
 def _rules() -> Mapping[str, Rule]:

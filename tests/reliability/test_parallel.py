@@ -3,6 +3,9 @@ messages in the same order, and bad input still writes nothing."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -83,3 +86,18 @@ def test_stacks_staged_before_a_late_problem_are_removed(fleet: Path, jobs: str)
     assert "changed" not in out  # nothing landed
     assert harness.snapshot(fleet / "out") == before
     assert sorted(p.name for p in (fleet / "out").iterdir() if p.name.startswith(".") and p.is_dir()) == []
+
+
+def test_with_workers_this_process_never_loads_the_compiler(fleet: Path) -> None:
+    """Workers are forked before anything heavy is imported and load the compiler themselves: the CLI process
+    (its start-up and its writing) stays light. Diagnostics and problems come back as light objects. (Creating a
+    user component stub needs the compiler's kustomize emitter: done by a first run here.)"""
+    assert run("specs", "--jobs", "1")[0] == 0
+    shutil.rmtree(fleet / "out")
+    probe = ("import sys\nfrom llmd_compile.cli import main\n"
+             "try:\n    main(['specs', '--jobs', '2'])\nexcept SystemExit as exc:\n    code = exc.code\n"
+             "heavy = [m for m in ('pydantic.main', 'llmd_compile.spec.models', 'llmd_compile.compile') "
+             "if m in sys.modules]\nprint('RESULT', code, heavy)\n")
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=fleet, capture_output=True, text=True, timeout=300)
+    assert proc.stdout.splitlines()[-1] == "RESULT 0 []", proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert (fleet / "out" / "stack-0000" / ".llmd-compile.yaml").is_file()
