@@ -92,6 +92,7 @@ def compile_command(specs: tuple[str, ...], out_dir: str, check: bool, show_diff
 
 def _compile(paths: list[Path], out: Path, check: bool, show_diff: bool, strict: bool, fail_on_change: bool,
              start_workers: Callable[[], Pool | None]) -> None:
+    """Answer fresh stacks from the cache; compile, check and write the rest (workers forked at the first one)."""
     tool = cache.tool_digest()
     memo = cache.load(out)
     known: dict[Path, str] = {}
