@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml as pyyaml  # YAML 1.1, as Helm (sigs.k8s.io/yaml over go-yaml) reads values
+from click.testing import CliRunner
 from ruamel.yaml import YAML
 
 from llmd_compile import check
 from llmd_compile.check import Diagnostic
 from llmd_compile.check.artifacts import Artifacts
+from llmd_compile.cli import main
 from llmd_compile.compile import build
 from llmd_compile.emit.kustomize import user_component_kustomization
 from llmd_compile.resolve import Stack
@@ -25,6 +27,14 @@ REPO = Path(__file__).resolve().parents[2]
 _EXE = Path(sys.executable).with_name("llmd-compile")
 CLI = [str(_EXE)] if _EXE.is_file() else [sys.executable, "-m", "llmd_compile"]
 SEED_TEXT = (REPO / "specs" / "h100.yaml").read_text(encoding="utf-8")
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    """The CLI in this process: (exit code, stdout, stderr); an unexpected exception is raised, not hidden."""
+    result = CliRunner().invoke(main, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
 
 
 def compile_text(text: str, source: str = "specs/generated.yaml") -> tuple[Stack, dict[str, str], list[Diagnostic]]:

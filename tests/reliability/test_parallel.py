@@ -9,21 +9,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from llmd_compile import pipeline
-from llmd_compile.cli import main
 
 from . import harness, specgen
 
 N = pipeline.PARALLEL_FROM + 6  # enough specs that the default forks workers
 
 
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
+run = harness.invoke
 
 
 @pytest.fixture

@@ -11,9 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
-from llmd_compile.cli import main
 
 from . import harness, hostile
 
@@ -21,11 +18,7 @@ STACK = "inference-scheduling"
 CANARY = "CANARY-4b1f do not copy me"
 
 
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
+run = harness.invoke
 
 
 @pytest.fixture
