@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +34,8 @@ def tool_digest() -> str:
     return h.hexdigest()
 
 
-@dataclass(frozen=True)
-class Entry:
-    stack: str
-    inputs: dict[str, list[Any]]  # absolute input path -> [sha256, size, mtime_ns]
-    files: dict[str, list[Any]]  # relpath -> [sha256, size, mtime_ns]
+# The file: {"tool": digest, "specs": {absolute spec path: {"stack": name,
+#   "inputs": {absolute input path: [sha256, size, mtime_ns]}, "files": {relpath: [sha256, size, mtime_ns]}}}}
 
 
 def load(out: Path) -> dict[str, Any]:
