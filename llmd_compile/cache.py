@@ -1,25 +1,47 @@
 """A local, uncommitted record of what each spec last compiled to, so an unchanged stack is not recompiled.
 
-`out/.llmd-compile-cache.json` (gitignored) maps a spec path to: the digest of llmd-compile's own code, and
-every input file (the spec, its bases, its config.json) and output file with its digest, size and mtime.
-A stack is fresh only if all of these still hold; a file whose size or mtime moved is hashed again. Without
-the file (a fresh clone, CI) everything is compiled. This module imports nothing heavy on purpose: a no-op
-run must not pay for pydantic or the emitters.
+`out/.llmd-compile-cache` (gitignored) holds, per spec: the digest of llmd-compile's own code, and every input
+file (the spec, its bases, its config.json) and output file with its digest, size and mtime. A stack is fresh
+only if all of these still hold; a file whose size or mtime moved is hashed again. Without the file (a fresh
+clone, CI) everything is compiled. This module imports nothing heavy on purpose: a no-op run must not pay for
+pydantic or the emitters.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import stat
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from llmd_compile import __version__
 
-CACHE = ".llmd-compile-cache.json"
+CACHE = ".llmd-compile-cache"
+_FORMER = ".llmd-compile-cache.json"  # 0.1's single JSON document: never read, removed by the next save
 _PACKAGE = Path(__file__).resolve().parent
+
+# The file: a first line with the tool digest (a JSON string), then a line per spec of four JSON texts joined by
+# tabs (JSON never holds a raw tab): the spec's absolute path, its stack's name, {input path: [sha256, size,
+# mtime_ns]} and {output relpath: [sha256, size, mtime_ns]}. A run parses only what it checks (the inputs of
+# every spec before the outputs of any), and a save writes the lines of specs it did not compile back as read.
+
+
+@dataclass
+class Memo:
+    tool: str = ""
+    lines: dict[str, str] = field(default_factory=dict)  # spec key -> the rest of its line
+
+
+@dataclass(frozen=True)
+class Entry:
+    """An unchanged spec's record: its stack and the still unparsed outputs."""
+
+    stack: str
+    files: str
 
 
 def _sha(data: bytes) -> str:
@@ -34,25 +56,36 @@ def tool_digest() -> str:
     return h.hexdigest()
 
 
-# The file: {"tool": digest, "specs": {absolute spec path: {"stack": name,
-#   "inputs": {absolute input path: [sha256, size, mtime_ns]}, "files": {relpath: [sha256, size, mtime_ns]}}}}
+def _key(spec: Path) -> str:
+    return os.path.abspath(spec)
 
 
-def load(out: Path) -> dict[str, Any]:
+def load(out: Path) -> Memo:
     try:
-        data = json.loads((out / CACHE).read_text(encoding="utf-8"))
+        text = (out / CACHE).read_text(encoding="utf-8")
+        head, _, body = text.partition("\n")
+        tool = json.loads(head)
+        lines = {}
+        for line in body.split("\n"):
+            key, tab, rest = line.partition("\t")
+            if tab:
+                lines[json.loads(key)] = rest
     except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+        return Memo()
+    return Memo(tool, lines) if isinstance(tool, str) else Memo()
 
 
-def save(out: Path, data: dict[str, Any]) -> None:
+def save(out: Path, memo: Memo) -> None:
     target = out / CACHE
-    if out.is_symlink() or target.is_symlink() or not out.is_dir() or not data.get("specs"):
+    if out.is_symlink() or target.is_symlink() or not out.is_dir() or not memo.lines:
         return
     tmp = out / f"{CACHE}.{os.getpid()}.tmp"  # two --check runs may save at once: each its own file
-    tmp.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")  # local: compact beats readable
+    body = "".join(f"{json.dumps(key)}\t{rest}\n" for key, rest in memo.lines.items())
+    tmp.write_text(json.dumps(memo.tool) + "\n" + body, encoding="utf-8")
     os.replace(tmp, target)
+    with contextlib.suppress(OSError):
+        if not (out / _FORMER).is_symlink():
+            (out / _FORMER).unlink()
 
 
 def _file_ok(path: str, record: list[Any]) -> bool:
@@ -68,24 +101,43 @@ def _file_ok(path: str, record: list[Any]) -> bool:
         return False
 
 
-def fresh(data: dict[str, Any], tool: str, spec: Path, out: Path) -> str | None:
-    """The stack name if `spec` is known, unchanged, and its outputs are intact; else None."""
-    if data.get("tool") != tool:
+def _records(text: str) -> dict[str, list[Any]]:
+    data = json.loads(text)
+    if not isinstance(data, dict) or not all(isinstance(r, list) and len(r) == 3 for r in data.values()):
+        raise ValueError("not a record of files")
+    return data
+
+
+def unchanged(memo: Memo, tool: str, spec: Path) -> Entry | None:
+    """The record of `spec` if it is known and neither it nor any other input (bases, config.json) moved."""
+    rest = memo.lines.get(_key(spec)) if memo.tool == tool else None
+    if rest is None:
         return None
-    entry = data.get("specs", {}).get(str(spec.resolve()))
-    if not isinstance(entry, dict):
+    try:
+        stack_json, inputs_json, files = rest.split("\t")
+        stack = json.loads(stack_json)
+        inputs = _records(inputs_json)
+    except ValueError:
         return None
-    for path, known in entry.get("inputs", {}).items():
-        if not _file_ok(path, known if isinstance(known, list) else [known, -1, -1]):
-            return None
-    stack_dir = out / str(entry.get("stack", ""))
-    if not entry.get("files") or not stack_dir.is_dir() or stack_dir.is_symlink():
+    if not isinstance(stack, str) or not all(_file_ok(path, known) for path, known in inputs.items()):
+        return None
+    return Entry(stack, files)
+
+
+def intact(entry: Entry, out: Path) -> str | None:
+    """The stack name of an unchanged spec's record if every output file is still as written; else None."""
+    stack_dir = out / entry.stack
+    try:
+        files = _records(entry.files)
+    except ValueError:
+        return None
+    if not files or not entry.stack or not stack_dir.is_dir() or stack_dir.is_symlink():
         return None
     base = os.fspath(stack_dir)
-    for rel, record in entry["files"].items():
+    for rel, record in files.items():
         if not _file_ok(f"{base}/{rel}", record):
             return None
-    return str(entry["stack"])
+    return entry.stack
 
 
 def _stamp(path: Path) -> list[Any]:
@@ -95,20 +147,18 @@ def _stamp(path: Path) -> list[Any]:
     return [_sha(data), st.st_size, st.st_mtime_ns]
 
 
-def record(data: dict[str, Any], tool: str, spec: Path, inputs: list[Path], out: Path, stack: str,
+def record(memo: Memo, tool: str, spec: Path, inputs: list[Path], out: Path, stack: str,
            files: dict[str, str], digests: dict[str, str] | None = None) -> None:
     """Remember what `spec` compiled to, as it now stands on disk (call after writing or a clean check)."""
-    if data.get("tool") != tool:
-        data.clear()
-        data["tool"] = tool
+    if memo.tool != tool:
+        memo.lines.clear()
+        memo.tool = tool
     stack_dir = os.fspath(out / stack)
     digests = digests or {}  # what the manifest lists: every file but itself
     outputs: dict[str, list[Any]] = {}
     for rel, text in files.items():
         st = os.stat(f"{stack_dir}/{rel}")
         outputs[rel] = [digests.get(rel) or _sha(text.encode()), st.st_size, st.st_mtime_ns]
-    data.setdefault("specs", {})[str(spec.resolve())] = {
-        "stack": stack,
-        "inputs": {str(p.resolve()): _stamp(p) for p in inputs},
-        "files": outputs,
-    }
+    compact = (",", ":")
+    inputs_json = json.dumps({str(p.resolve()): _stamp(p) for p in inputs}, separators=compact)
+    memo.lines[_key(spec)] = f"{json.dumps(stack)}\t{inputs_json}\t{json.dumps(outputs, separators=compact)}"

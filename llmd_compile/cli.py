@@ -87,23 +87,30 @@ def compile_command(specs: tuple[str, ...], out_dir: str, check: bool, show_diff
     paths = expand(specs)
     with contextlib.ExitStack() as stack:
         _compile(paths, out, check, show_diff, strict, fail_on_change,
-                 lambda: stack.enter_context(workers(jobs, len(paths))))
+                 lambda stale, checked: stack.enter_context(workers(jobs, stale, checked)))
 
 
 def _compile(paths: list[Path], out: Path, check: bool, show_diff: bool, strict: bool, fail_on_change: bool,
-             start_workers: Callable[[], Pool | None]) -> None:
-    """Answer fresh stacks from the cache; compile, check and write the rest (workers forked at the first one)."""
+             start_workers: Callable[[int, int], Pool | None]) -> None:
+    """Answer fresh stacks from the cache; compile, check and write the rest (workers forked at the first one,
+    given how many specs may need compiling and how many are left to check meanwhile)."""
     tool = cache.tool_digest()
     memo = cache.load(out)
     known: dict[Path, str] = {}
     pool: Pool | None = None
     started = False
-    for path in paths:
-        name = None if show_diff else cache.fresh(memo, tool, path, out)
+    # Two passes, so that a changed spec (the pre-commit case) is found after one lstat per input, and a fleet's
+    # workers load the compiler while this process checks the ~30 outputs of every other stack.
+    entries = {path: None if show_diff else cache.unchanged(memo, tool, path) for path in paths}
+    changed = sum(entry is None for entry in entries.values())
+    if changed:
+        pool, started = start_workers(changed, len(paths) - changed), True
+    for i, (path, entry) in enumerate(entries.items()):
+        name = None if entry is None else cache.intact(entry, out)
         if name is not None:
             known[path] = name
-        elif not started:  # the first stale spec: a fleet's workers load the compiler while the rest is checked
-            pool, started = start_workers(), True
+        elif not started:  # an output was edited or removed: so may be those of every stack not checked yet
+            pool, started = start_workers(len(paths) - i, 0), True
     if len(known) < len(paths) and known and any(kind_of(p) == "Fleet" for p in paths):
         known = {}  # a fleet cross-checks all its stacks: compile them together
     for name in sorted(known.values()):
@@ -111,7 +118,7 @@ def _compile(paths: list[Path], out: Path, check: bool, show_diff: bool, strict:
     stale = [p for p in paths if p not in known]
     if not stale:
         return
-    taken = {name: display(p, out) for p, name in known.items()}
+    taken = {name: p for p, name in known.items()}
     if check or show_diff:
         try:
             compiled = compile_all(stale, out, strict, taken, pool)
@@ -189,12 +196,12 @@ def _create_once(target: Path, text: str) -> None:
             os.unlink(tmp)
 
 
-def _remember(memo: dict[str, object], tool: str, out: Path, item: Compiled) -> None:
+def _remember(memo: cache.Memo, tool: str, out: Path, item: Compiled) -> None:
     if item.spec_path is not None and item.inputs:
         cache.record(memo, tool, item.spec_path, list(item.inputs), out, item.name, item.files, item.digests)
 
 
-def _check(out: Path, compiled: list[Compiled], show_diff: bool, memo: dict[str, object], tool: str) -> None:
+def _check(out: Path, compiled: list[Compiled], show_diff: bool, memo: cache.Memo, tool: str) -> None:
     dirty = False
     for item in compiled:
         stack_dir = out / item.name

@@ -55,14 +55,28 @@ def display(path: Path, out: Path) -> str:
     return path.as_posix()
 
 
+def _yaml_files(root: str) -> Iterator[str]:
+    """The YAML files under `root` as Path.rglob("*") finds them (into real directories, not through links), with
+    one scandir per directory instead of a stat per file."""
+    try:
+        with os.scandir(root) as listing:
+            entries = list(listing)
+    except PermissionError:
+        return
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            yield from _yaml_files(entry.path)
+        elif os.path.splitext(entry.name)[1] in SPEC_SUFFIXES and entry.is_file():
+            yield entry.path
+
+
 def expand(paths: tuple[str, ...]) -> list[Path]:
     """Spec files: named ones as given; from a directory, every YAML file except bases (kind: StackBase)."""
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file()
-                                and kind_of(p) != BASE_KIND))
+            found.extend(sorted(p for p in map(Path, _yaml_files(os.fspath(path))) if kind_of(p) != BASE_KIND))
         else:
             found.append(path)
     return found
@@ -124,16 +138,21 @@ def _compile_plain(job: tuple[Path, str, bool]) -> tuple[list[Problem], Compiled
     return problems, compiled
 
 
-def jobs_for(requested: int, stacks: int) -> int:
-    """Worker processes for `stacks` specs: one per usable core for a fleet, none for a handful."""
+def jobs_for(requested: int, stale: int, checked: int = 0) -> int:
+    """Worker processes to fork (0: compile here) for `stale` specs, while this process checks `checked` others
+    against the cache: one per usable core for a fleet; one for a few stale specs among many (it loads the
+    compiler while this process checks the rest); none for a handful. `--jobs N` asks for N (1: here)."""
     if requested:
-        return max(1, min(requested, stacks))
-    if stacks < PARALLEL_FROM:
-        return 1
+        count = min(requested, stale)
+        return count if count > 1 else 0
+    if stale + checked < PARALLEL_FROM:
+        return 0
     import multiprocessing
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return cores if "fork" in multiprocessing.get_all_start_methods() else 1
+    if cores < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return 0
+    return cores if stale >= PARALLEL_FROM else 1
 
 
 def _warm_up() -> None:
@@ -144,11 +163,11 @@ def _warm_up() -> None:
 
 
 @contextlib.contextmanager
-def workers(requested: int, specs: int) -> Iterator[Pool | None]:
-    """Worker processes for a fleet, forked now so they load the compiler while this process checks which
-    stacks are stale; None for a handful of specs (they compile here)."""
-    count = jobs_for(requested, specs)
-    if count <= 1:
+def workers(requested: int, stale: int, checked: int = 0) -> Iterator[Pool | None]:
+    """Worker processes (`jobs_for`), forked now so they load the compiler while this process checks which
+    stacks are stale; None when the specs compile here."""
+    count = jobs_for(requested, stale, checked)
+    if not count:
         yield None
         return
     import multiprocessing
@@ -173,18 +192,24 @@ def _compiled(jobs: list[tuple[Path, str, bool]], pool: Pool | None) -> Iterator
 
 
 def compile_all(paths: list[Path], out: Path, strict: bool = False,
-                taken: dict[str, str] | None = None, pool: Pool | None = None) -> list[Compiled]:
+                taken: dict[str, Path] | None = None, pool: Pool | None = None) -> list[Compiled]:
     """Every stack and fleet the paths compile to; a SpecError with every problem if any has one."""
     return list(compile_stream(paths, out, strict, taken, pool))
 
 
 def compile_stream(paths: list[Path], out: Path, strict: bool = False,
-                   taken: dict[str, str] | None = None, pool: Pool | None = None) -> Iterator[Compiled]:
+                   taken: dict[str, Path] | None = None, pool: Pool | None = None) -> Iterator[Compiled]:
     """compile_all, yielding each stack as soon as it is compiled (so the caller can stage it meanwhile). The
     SpecError comes after the last stack: a caller must treat what it was given as void until the end."""
 
     problems: list[Problem] = []
-    owners: dict[str, str] = dict(taken or {})
+    # Who has each name; a stack that was not compiled (fresh, from the cache) is shown only if it collides.
+    owners: dict[str, str | Path] = dict(taken or {})
+
+    def owner(name: str) -> str:
+        had = owners[name]
+        return display(had, out) if isinstance(had, Path) else had
+
     fleets: list[tuple[str, Fleet, Path]] = []
     placed: list[tuple[str, Loaded]] = []
     stacks: list[tuple[Path, str, bool]] = []
@@ -207,7 +232,7 @@ def compile_stream(paths: list[Path], out: Path, strict: bool = False,
         name = compiled.name
         if name in owners:
             problems.append(Problem(compiled.source, 0, 0, "metadata.name",
-                                    f"{name!r} is also the name of {owners[name]}"))
+                                    f"{name!r} is also the name of {owner(name)}"))
             continue
         owners[name] = compiled.source
         yield compiled
@@ -220,7 +245,7 @@ def compile_stream(paths: list[Path], out: Path, strict: bool = False,
         problems.extend(_fleet_mismatches(fleet, placed))
         name = fleet.metadata.name
         if name in owners:
-            problems.append(Problem(source, 0, 0, "metadata.name", f"{name!r} is also the name of {owners[name]}"))
+            problems.append(Problem(source, 0, 0, "metadata.name", f"{name!r} is also the name of {owner(name)}"))
             continue
         owners[name] = source
         files = {rel: with_header(rel, text, source) for rel, text in fleet_emit(fleet).items()}

@@ -125,12 +125,19 @@ def layer(path: Path, shown: str, parse: Any, read: Any, chain: tuple[Path, ...]
     return result
 
 
+_FIRST_READ = 1 << 16
+_KIND = re.compile(rb"^kind:[ \t]*([A-Za-z]+)[ \t]*(#.*)?$", re.MULTILINE)
+
+
 def kind_of(path: Path) -> str | None:
     """The top-level kind of a YAML file, without parsing it (directory expansion: skip bases, find fleets)."""
     try:
         with open(path, "rb") as handle:  # bounded: `llmd-compile /dev/zero` must not read forever
-            head = handle.read(_MAX_HEAD).decode("utf-8", errors="replace")
+            head = handle.read(_FIRST_READ)  # a spec's kind is near its top: no 1 MiB buffer per file
+            match = _KIND.search(head)  # on bytes: the kind is ASCII, and decoding the file to find it is waste
+            if len(head) == _FIRST_READ and (match is None or match.end() == len(head)):  # none, or cut short
+                head += handle.read(_MAX_HEAD - _FIRST_READ)
+                match = _KIND.search(head)
     except OSError:
         return None
-    match = re.search(r"^kind:[ \t]*([A-Za-z]+)[ \t]*(#.*)?$", head, re.MULTILINE)
-    return match.group(1) if match else None
+    return match.group(1).decode("ascii") if match else None

@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from llmd_compile import outdir
+from llmd_compile import cache, outdir
 from llmd_compile.compile import build
 from llmd_compile.spec.load import load_text
 
@@ -85,7 +85,7 @@ def test_sigkill_during_the_write_of_a_large_fleet(tmp_path: Path) -> None:
             seen[state] += 1
             if state == "new":
                 new_trees.setdefault(name, trees.files_of(out / name))
-        local = {outdir.LOCK, ".llmd-compile-cache.json"}
+        local = {outdir.LOCK, cache.CACHE}
         assert set(os.listdir(out)) - set(names) - local <= {f".{n}.{s}" for n in names for s in ("new", "old")}
     final = harness.run_cli("specs", cwd=tmp_path, timeout=600)
     assert final.returncode == 0, final.stderr[-2000:]

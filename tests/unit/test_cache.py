@@ -57,7 +57,7 @@ def test_unchanged_stack_is_answered_from_the_cache(repo: Path, monkeypatch: pyt
     assert run("specs/")[0] == 0
 
 
-@pytest.mark.parametrize("edit", ["output", "spec", "tool", "cache-garbage"])
+@pytest.mark.parametrize("edit", ["output", "spec", "tool", "cache-garbage", "line-garbage", "record-garbage"])
 def test_the_cache_notices(repo: Path, edit: str) -> None:
     infra = repo / "out" / STACK / "values" / "infra.yaml"
     if edit == "output":
@@ -66,12 +66,19 @@ def test_the_cache_notices(repo: Path, edit: str) -> None:
         spec = repo / "specs" / "h100.yaml"
         spec.write_text(spec.read_text().replace("replicas: 4", "replicas: 2"))
     elif edit == "tool":
-        data = json.loads((repo / "out" / cache.CACHE).read_text())
-        data["tool"] = "0" * 64
-        (repo / "out" / cache.CACHE).write_text(json.dumps(data))
+        memo = cache.load(repo / "out")
+        assert memo.lines  # the seed is recorded: only the other tool makes it stale
+        memo.tool = "0" * 64
+        cache.save(repo / "out", memo)
         infra.write_text(infra.read_text() + "# hand edit\n")
-    else:
+    elif edit == "cache-garbage":
         (repo / "out" / cache.CACHE).write_text("{not json")
+        infra.write_text(infra.read_text() + "# hand edit\n")
+    else:  # one spec's line, or its record of outputs, is not what a save writes
+        memo = cache.load(repo / "out")
+        (key, rest), = memo.lines.items()
+        memo.lines[key] = "{" if edit == "line-garbage" else rest.rsplit("\t", 1)[0] + '\t{"README.md":[1]}'
+        cache.save(repo / "out", memo)
         infra.write_text(infra.read_text() + "# hand edit\n")
     code, out, _ = run("--check", "specs/")
     assert code == 1
@@ -127,3 +134,16 @@ def test_a_touched_but_unchanged_spec_is_still_fresh(repo: Path, monkeypatch: py
 
     monkeypatch.setattr(cli, "compile_all", no_compile)
     assert run("--check", "specs/") == (0, f"{STACK}: up to date\n", "")
+
+
+def test_a_save_keeps_the_lines_it_did_not_compile(repo: Path) -> None:
+    """Adding a stack rewrites no other spec's line, and the former single-document cache goes away."""
+    (repo / "out" / ".llmd-compile-cache.json").write_text("{}")
+    before = (repo / "out" / cache.CACHE).read_text().splitlines()
+    (repo / "specs" / "other.yaml").write_text(SEED.replace("name: inference-scheduling", "name: other", 1))
+    assert run("specs/")[0] == 0
+    after = (repo / "out" / cache.CACHE).read_text().splitlines()
+    assert after[: len(before)] == before and len(after) == len(before) + 1
+    assert after[-1].startswith(json.dumps(str(repo / "specs" / "other.yaml")) + "\t")
+    assert not (repo / "out" / ".llmd-compile-cache.json").exists()
+    assert run("--check", "specs/") == (0, f"{STACK}: up to date\nother: up to date\n", "")
