@@ -9,12 +9,15 @@ child process started with subprocess.Popen and reaped with os.wait4, which give
 and rusage: wall time is time.perf_counter around Popen..wait4, peak RSS is the child's ru_maxrss
 (on Linux the largest resident set of the child or any descendant it waited for; not a sum over
 processes). Outputs go to fresh temporary directories (under $TMPDIR), so every "empty out/" is
-really empty. Results: bench/results/latest.json (--quick: bench/results/latest-quick.json) and a
-markdown table on stdout.
+really empty; a run's output is moved aside, not deleted, before the next run, and deleted between
+scenarios (see Workspace: on ext4 a file created right after a large deletion costs far more).
+Results: bench/results/latest.json (--quick: bench/results/latest-quick.json) and a markdown table
+on stdout.
 
 Scenarios:
   1. llmd-compile specs/h100.yaml into an empty out/
-  2. the fleet (bench/fleet.py) at N = 10, 100, 1000 into an empty out/; per-stack slope
+  2. the fleet (bench/fleet.py) at N = 10, 100, 1000 into an empty out/; per-stack slope; on ext4 also
+     the largest fleet right after `rm -rf out` of the previous run
   3. --check on the unchanged 1000-stack fleet
   4. the 1000-stack fleet after one spec changed (the whole fleet compiled, as a pre-commit hook
      that runs `llmd-compile specs/` does), and the same change with only that spec passed
@@ -145,12 +148,48 @@ def bench(key: str, label: str, stacks: int, runs: int, warmup: int, setup, note
 # Scenarios
 
 
+# ext4 does not hand out an inode freed less than 30 s ago (35 s while its table block is dirty) and checks each
+# candidate's deletion time to know (fs/ext4/ialloc.c, recently_deleted()): right after a 30 000-file tree is
+# deleted, every file created scans those inodes. That kernel profile (`perf record -a -g`: find_inode_bit ->
+# recently_deleted) is what made 1000-stack runs on this disk take 30 s instead of 3 s.
+RECENTLY_DELETED_S = 36
+
+
+def _fs_type(path: Path) -> str:
+    lines = subprocess.run(["df", "-T", str(path)], capture_output=True, text=True).stdout.splitlines()
+    return lines[-1].split()[1] if len(lines) > 1 else "unknown"
+
+
 class Workspace:
-    """Temporary directories: fleets of specs are generated once per size; outputs are fresh per run."""
+    """Temporary directories: fleets of specs are generated once per size; outputs are fresh per run.
+
+    A run's output is moved aside (a rename frees no inode) rather than deleted before the next run; what was
+    moved aside is deleted before the next scenario, which then waits until the file system no longer counts
+    those inodes as recently deleted (on ext4). So no timed run pays for an earlier run's clean-up; the
+    `after_rm` scenario measures that case on purpose.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.fleets: dict[int, Path] = {}
+        self.trash = root / "trash"
+        self.trash.mkdir()
+        self.discarded = 0
+        self.wait_s = RECENTLY_DELETED_S if _fs_type(root) == "ext4" else 0
+
+    def discard(self, path: Path) -> None:
+        if path.exists() or path.is_symlink():
+            path.rename(self.trash / str(self.discarded))
+            self.discarded += 1
+
+    def settle(self) -> None:
+        if not self.discarded:
+            return
+        shutil.rmtree(self.trash)
+        self.trash.mkdir()
+        self.discarded = 0
+        os.sync()
+        time.sleep(self.wait_s)
 
     def fleet(self, n: int) -> Path:
         """A repo-like directory with specs/ holding the n-stack fleet."""
@@ -186,10 +225,11 @@ def run_llmd(args: argparse.Namespace, ws: Workspace, results: list[Result]) -> 
     shutil.copy(ROOT / "specs" / "h100.yaml", single / "specs" / "h100.yaml")
 
     def single_setup(i: int) -> tuple[list[str], Path]:
-        _rm(single / "out")
-        _rm(single / "overlays")
+        ws.discard(single / "out")
+        ws.discard(single / "overlays")
         return [cli, "specs/h100.yaml", "--out", "out"], single
 
+    ws.settle()
     results.append(bench("single", "`llmd-compile specs/h100.yaml`, empty out/", 1, runs, warm, single_setup,
                          output=single / "out"))
 
@@ -198,21 +238,23 @@ def run_llmd(args: argparse.Namespace, ws: Workspace, results: list[Result]) -> 
         repo = ws.fleet(n)
 
         def setup(i: int, repo: Path = repo) -> tuple[list[str], Path]:
-            _rm(repo / "out")
-            _rm(repo / "overlays")
+            ws.discard(repo / "out")
+            ws.discard(repo / "overlays")
             (repo / "out").mkdir()  # an empty out/, as in a repository that commits it
             return [cli, "specs", "--out", "out"], repo
 
+        ws.settle()
         results.append(bench(f"fleet_{n}", f"fleet N={n}, empty out/", n, runs, warm, setup, output=repo / "out"))
 
     big = max(args.sizes)
     repo = ws.fleet(big)
 
     def no_out(i: int) -> tuple[list[str], Path]:
-        _rm(repo / "out")
-        _rm(repo / "overlays")
+        ws.discard(repo / "out")
+        ws.discard(repo / "overlays")
         return [cli, "specs", "--out", "out"], repo
 
+    ws.settle()
     results.append(bench(f"fleet_{big}_no_out", f"fleet N={big}, no out/ yet (compiles all before creating it)",
                          big, runs, warm, no_out, output=repo / "out"))
     shm = Path("/dev/shm")
@@ -221,7 +263,7 @@ def run_llmd(args: argparse.Namespace, ws: Workspace, results: list[Result]) -> 
 
         def tmpfs(i: int) -> tuple[list[str], Path]:
             _rm(ram / "out")
-            _rm(repo / "overlays")
+            ws.discard(repo / "overlays")
             (ram / "out").mkdir()
             return [cli, "specs", "--out", str(ram / "out")], repo
 
@@ -231,7 +273,23 @@ def run_llmd(args: argparse.Namespace, ws: Workspace, results: list[Result]) -> 
         finally:
             _rm(ram)
 
-    _rm(repo / "out")
+    if ws.wait_s:
+        def after_rm(i: int) -> tuple[list[str], Path]:
+            _rm(repo / "out")  # deleted just before, as `rm -rf out && llmd-compile specs/` does
+            _rm(repo / "overlays")
+            (repo / "out").mkdir()
+            return [cli, "specs", "--out", "out"], repo
+
+        ws.discard(repo / "out")
+        ws.settle()
+        (repo / "out").mkdir()
+        measure([cli, "specs", "--out", "out"], repo)  # so that the first run, too, follows a deletion
+        results.append(bench(f"fleet_{big}_after_rm", f"fleet N={big}, right after `rm -rf out` of the previous "
+                             "run (ext4: recently deleted inodes)", big, runs, warm, after_rm, output=repo / "out"))
+
+    ws.discard(repo / "out")
+    ws.discard(repo / "overlays")
+    ws.settle()
     measure([cli, "specs", "--out", "out"], repo)  # the committed state: out/ current with specs/
 
     print(f"--check, unchanged {big}-stack fleet", file=sys.stderr)
@@ -274,8 +332,10 @@ def run_kapitan(args: argparse.Namespace, ws: Workspace, results: list[Result]) 
                         str(project)], check=True, stderr=subprocess.DEVNULL)
 
         def setup(i: int, project: Path = project) -> tuple[list[str], Path]:
-            _rm(project / "compiled")
+            ws.discard(project / "compiled")
             return [str(kapitan), "compile", "--output-path", ".", "--quiet"], project
+
+        ws.settle()
 
         big = n > 100
         runs = args.kapitan_big_runs if big else args.runs
