@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,17 +149,24 @@ def _stamp(path: Path) -> list[Any]:
 
 
 def record(memo: Memo, tool: str, spec: Path, inputs: list[Path], out: Path, stack: str,
-           files: dict[str, str], digests: dict[str, str] | None = None) -> None:
-    """Remember what `spec` compiled to, as it now stands on disk (call after writing or a clean check)."""
+           files: dict[str, str], digests: dict[str, str] | None = None,
+           written: Mapping[str, tuple[int, int]] | None = None) -> None:
+    """Remember what `spec` compiled to, as it now stands on disk (call after writing or a clean check).
+    `written`: (size, mtime_ns) of the files this run wrote; the others are looked up."""
     if memo.tool != tool:
         memo.lines.clear()
         memo.tool = tool
     stack_dir = os.fspath(out / stack)
     digests = digests or {}  # what the manifest lists: every file but itself
     outputs: dict[str, list[Any]] = {}
+    written = written or {}
     for rel, text in files.items():
-        st = os.stat(f"{stack_dir}/{rel}")
-        outputs[rel] = [digests.get(rel) or _sha(text.encode()), st.st_size, st.st_mtime_ns]
+        if rel in written:
+            size, mtime_ns = written[rel]
+        else:
+            st = os.stat(f"{stack_dir}/{rel}")
+            size, mtime_ns = st.st_size, st.st_mtime_ns
+        outputs[rel] = [digests.get(rel) or _sha(text.encode()), size, mtime_ns]
     compact = (",", ":")
     inputs_json = json.dumps({str(p.resolve()): _stamp(p) for p in inputs}, separators=compact)
     memo.lines[_key(spec)] = f"{json.dumps(stack)}\t{inputs_json}\t{json.dumps(outputs, separators=compact)}"

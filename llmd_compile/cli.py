@@ -152,12 +152,12 @@ def _compile(paths: list[Path], out: Path, check: bool, show_diff: bool, strict:
             created.append(stub)
             click.echo(f"created user component {stub} (yours from now on)")
 
-    def landed(name: str, changed: list[str]) -> None:
+    def landed(name: str, changed: list[str], written: outdir.Stamps) -> None:
         item = by_name[name]
         unchanged = len(item.files) - len([c for c in changed if c in item.files])
         state = f"{len(changed)} changed, {unchanged} unchanged" if changed else "up to date"
         click.echo(f"{name}: {state}")
-        _remember(memo, tool, out, item)
+        _remember(memo, tool, out, item, written)
 
     try:
         with outdir.locked(out):
@@ -196,9 +196,10 @@ def _create_once(target: Path, text: str) -> None:
             os.unlink(tmp)
 
 
-def _remember(memo: cache.Memo, tool: str, out: Path, item: Compiled) -> None:
+def _remember(memo: cache.Memo, tool: str, out: Path, item: Compiled, written: outdir.Stamps | None = None) -> None:
     if item.spec_path is not None and item.inputs:
-        cache.record(memo, tool, item.spec_path, list(item.inputs), out, item.name, item.files, item.digests)
+        cache.record(memo, tool, item.spec_path, list(item.inputs), out, item.name, item.files, item.digests,
+                     written)
 
 
 def _check(out: Path, compiled: list[Compiled], show_diff: bool, memo: cache.Memo, tool: str) -> None:
