@@ -94,35 +94,42 @@ def _block_scalar(text: str, indent: str) -> list[str]:
 
 def _emit(value: Any, indent: str, out: list[str]) -> None:
     """Append the block lines of a mapping or sequence at `indent`."""
+    # The hot loop of a fleet (every key of every file): the common leaves and containers inline, exact types.
+    child = indent + _INDENT
     if isinstance(value, dict):
         for key, item in value.items():
             if type(key) is not str:
                 raise TypeError(f"mapping keys must be str, got {key!r}")
             prefix = f"{indent}{_string(key)}:"
             kind = type(item)
-            # The common leaves inline (this loop runs for every key of every file of a fleet).
             if kind is str and "\n" not in item:
                 out.append(f"{prefix} {_string(item)}")
+            elif (kind is dict or kind is list) and item:
+                out.append(prefix)
+                _emit(item, child, out)
             elif kind is int:
                 out.append(f"{prefix} {item}")
             elif kind is bool:
                 out.append(f"{prefix} {'true' if item else 'false'}")
-            elif (kind is dict or kind is list) and item:
-                out.append(prefix)
-                _emit(item, indent + _INDENT, out)
             else:
                 _emit_entry(prefix, item, indent, out)
     else:
         dash = f"{indent}-"
         for item in value:
-            if type(item) is str and "\n" not in item:
+            kind = type(item)
+            if kind is str and "\n" not in item:
                 out.append(f"{dash} {_string(item)}")
+            elif kind is dict and item:
+                # First key on the dash line, the rest aligned under it.
+                first = len(out)
+                _emit(item, child, out)
+                out[first] = f"{dash} {out[first][len(child):]}"
             else:
                 _emit_entry(dash, item, indent, out, in_list=True)
 
 
 def _emit_entry(prefix: str, item: Any, indent: str, out: list[str], in_list: bool = False) -> None:
-    # Emitters build plain dicts and lists (tuples accepted); exact type checks keep this hot loop cheap.
+    # The rarer cases of _emit: multi-line strings, empty or non-dict/list containers, other scalars.
     kind = type(item)
     if isinstance(item, str):
         if "\n" in item and _literal_ok(item):
@@ -135,12 +142,10 @@ def _emit_entry(prefix: str, item: Any, indent: str, out: list[str], in_list: bo
         if not item:
             out.append(f"{prefix} {{}}")
         elif in_list:
-            # First key on the dash line, the rest aligned under it.
             child = indent + _INDENT
-            sub: list[str] = []
-            _emit(item if kind is dict else dict(item), child, sub)
-            out.append(f"{prefix} {sub[0][len(child):]}")
-            out.extend(sub[1:])
+            first = len(out)
+            _emit(item if kind is dict else dict(item), child, out)
+            out[first] = f"{prefix} {out[first][len(child):]}"
         else:
             out.append(prefix)
             _emit(item if kind is dict else dict(item), indent + _INDENT, out)
