@@ -9,8 +9,8 @@ child process started with subprocess.Popen and reaped with os.wait4, which give
 and rusage: wall time is time.perf_counter around Popen..wait4, peak RSS is the child's ru_maxrss
 (on Linux the largest resident set of the child or any descendant it waited for; not a sum over
 processes). Outputs go to fresh temporary directories (under $TMPDIR), so every "empty out/" is
-really empty; a run's output is moved aside, not deleted, before the next run, and deleted between
-scenarios (see Workspace: on ext4 a file created right after a large deletion costs far more).
+really empty; a run's output is moved aside, not deleted, and goes with the workspace at the end
+(see Workspace: on ext4 a file created right after a large deletion costs far more).
 Results: bench/results/latest.json (--quick: bench/results/latest-quick.json) and a markdown table
 on stdout.
 
@@ -163,10 +163,10 @@ def _fs_type(path: Path) -> str:
 class Workspace:
     """Temporary directories: fleets of specs are generated once per size; outputs are fresh per run.
 
-    A run's output is moved aside (a rename frees no inode) rather than deleted before the next run; what was
-    moved aside is deleted before the next scenario, which then waits until the file system no longer counts
-    those inodes as recently deleted (on ext4). So no timed run pays for an earlier run's clean-up; the
-    `after_rm` scenario measures that case on purpose.
+    A run's output is moved aside into trash/ (a rename frees no inode) rather than deleted before the next
+    run, and trash/ goes with the whole workspace at the end. Only the `after_rm` scenario deletes on purpose;
+    the next scenario first waits until ext4 no longer counts those inodes as recently deleted. So no timed run
+    pays for an earlier run's clean-up, except where that is what is measured.
     """
 
     def __init__(self, root: Path) -> None:
@@ -175,6 +175,7 @@ class Workspace:
         self.trash = root / "trash"
         self.trash.mkdir()
         self.discarded = 0
+        self.deleted_at = 0.0
         self.wait_s = RECENTLY_DELETED_S if _fs_type(root) == "ext4" else 0
 
     def discard(self, path: Path) -> None:
@@ -182,14 +183,15 @@ class Workspace:
             path.rename(self.trash / str(self.discarded))
             self.discarded += 1
 
+    def delete(self, path: Path) -> None:
+        _rm(path)
+        self.deleted_at = time.monotonic()
+
     def settle(self) -> None:
-        if not self.discarded:
-            return
-        shutil.rmtree(self.trash)
-        self.trash.mkdir()
-        self.discarded = 0
-        os.sync()
-        time.sleep(self.wait_s)
+        left = self.deleted_at + self.wait_s - time.monotonic()
+        if left > 0:
+            os.sync()
+            time.sleep(left)
 
     def fleet(self, n: int) -> Path:
         """A repo-like directory with specs/ holding the n-stack fleet."""
@@ -275,13 +277,12 @@ def run_llmd(args: argparse.Namespace, ws: Workspace, results: list[Result]) -> 
 
     if ws.wait_s:
         def after_rm(i: int) -> tuple[list[str], Path]:
-            _rm(repo / "out")  # deleted just before, as `rm -rf out && llmd-compile specs/` does
-            _rm(repo / "overlays")
+            ws.delete(repo / "out")  # deleted just before, as `rm -rf out && llmd-compile specs/` does
+            ws.discard(repo / "overlays")
             (repo / "out").mkdir()
             return [cli, "specs", "--out", "out"], repo
 
         ws.discard(repo / "out")
-        ws.settle()
         (repo / "out").mkdir()
         measure([cli, "specs", "--out", "out"], repo)  # so that the first run, too, follows a deletion
         results.append(bench(f"fleet_{big}_after_rm", f"fleet N={big}, right after `rm -rf out` of the previous "
