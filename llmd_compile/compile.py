@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from llmd_compile.emit import EMITTERS, Files
 from llmd_compile.errors import Problem, SpecError
 from llmd_compile.headers import MANIFEST, header
@@ -12,11 +14,18 @@ from llmd_compile.yamlio import YamlText
 __all__ = ["MANIFEST", "build", "compile_spec", "header", "with_header"]
 
 
+@functools.lru_cache(maxsize=64)
+def _prefixes(source: str) -> tuple[str, str]:
+    """The generated-by header as a Markdown comment and as YAML comments (the same for every file of a stack)."""
+    lines = header(source).splitlines()
+    return f"<!-- {' '.join(lines)} -->\n\n", "".join(f"# {line}\n" for line in lines)
+
+
 def with_header(path: str, text: str, source: str) -> str:
+    markdown, yaml = _prefixes(source)
     if path.endswith(".md"):
-        return f"<!-- {' '.join(header(source).splitlines())} -->\n\n{text}"
-    prefix = "".join(f"# {line}\n" for line in header(source).splitlines())
-    return text.with_prefix(prefix) if isinstance(text, YamlText) else prefix + text
+        return markdown + text
+    return text.with_prefix(yaml) if isinstance(text, YamlText) else yaml + text
 
 
 def compile_spec(spec: Spec, source: str) -> Files:

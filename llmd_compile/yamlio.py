@@ -23,6 +23,7 @@ _RESERVED = {
 }
 _NUMBERISH = re.compile(r"[-+]?[.0-9][0-9a-fA-FxXoO_:.,+-]*")
 _INDENT = "  "
+_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")  # ISO dates and timestamps (YAML 1.1 !!timestamp)
 
 
 def _needs_quotes(text: str) -> bool:
@@ -30,8 +31,7 @@ def _needs_quotes(text: str) -> bool:
         return True
     if text.lower() in _RESERVED or _NUMBERISH.fullmatch(text) or text.endswith(":"):
         return True
-    # ISO dates and timestamps (YAML 1.1 !!timestamp).
-    return bool(re.match(r"\d{4}-\d{1,2}-\d{1,2}", text))
+    return bool(_DATE.match(text))
 
 
 # What YAML deems non-printable: the complement of c-printable (json.dumps has escaped tab and line breaks), and the
