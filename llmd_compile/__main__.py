@@ -1,7 +1,7 @@
 """The process entry: ``llmd-compile`` (the console script) and ``python -m llmd_compile``.
 
-A one-stack run lives a third of a second, and most of it is start-up, so ``run`` skips three costs the
-interpreter would otherwise pay for a process this short (measured in BENCHMARKS.md, "Start-up"):
+A one-stack run lives about 0.2 s, and most of it is start-up, so ``run`` skips three costs the
+interpreter would otherwise pay for a process this short (BENCHMARKS.md, run 4, "The single stack"):
 
 - the cyclic garbage collector walking every module, class and catalog entry while they are imported: its
   first generation runs every 100 000 allocations instead of 700, so memory stays bounded in a fleet;
