@@ -99,3 +99,36 @@ def test_with_workers_this_process_never_loads_the_compiler(fleet: Path) -> None
     proc = subprocess.run([sys.executable, "-c", probe], cwd=fleet, capture_output=True, text=True, timeout=300)
     assert proc.stdout.splitlines()[-1] == "RESULT 0 []", proc.stdout[-2000:] + proc.stderr[-2000:]
     assert (fleet / "out" / "stack-0000" / ".llmd-compile.yaml").is_file()
+
+
+@pytest.mark.parametrize("edit", ["spec", "output"])
+def test_a_change_in_a_fleet_lands_as_a_compile_from_scratch(fleet: Path, edit: str,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pre-commit case: one spec changed (one worker compiles it while this process checks the others'
+    outputs), or one output edited by hand (found while checking outputs): the tree is what a compile from
+    scratch in one process writes, and only that stack is reported changed."""
+    assert run("specs")[0] == 0
+    middle = sorted(p for p in (fleet / "out").iterdir() if not p.name.startswith("."))[N // 2]
+    if edit == "spec":
+        spec = next(p for p in (fleet / "specs").iterdir() if f"name: {middle.name}\n" in p.read_text("utf-8"))
+        spec.write_text(spec.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
+    else:
+        readme = middle / "README.md"
+        readme.write_text(readme.read_text(encoding="utf-8") + "hand edit\n", encoding="utf-8")
+    forked: list[int] = []
+    jobs_for = pipeline.jobs_for
+
+    def recorded(*args: int) -> int:
+        forked.append(jobs_for(*args))
+        return forked[-1]
+
+    monkeypatch.setattr(pipeline, "jobs_for", recorded)
+    code, out, err = run("specs")
+    assert code == 0, err
+    multicore = len(pipeline.os.sched_getaffinity(0)) > 1
+    assert forked == ([1] if edit == "spec" and multicore else [0])  # an edited output: the rest compile here
+    (landed,) = [line for line in out.splitlines() if not line.endswith(": up to date")]
+    assert landed.startswith(f"{middle.name}: ") and " changed, " in landed
+    monkeypatch.setattr(pipeline, "jobs_for", jobs_for)
+    assert run("specs", "--out", "scratch", "--jobs", "1")[0] == 0
+    assert harness.snapshot(fleet / "out") == harness.snapshot(fleet / "scratch")
