@@ -23,7 +23,8 @@ import types
 
 def _without_pydantic_plugins() -> None:
     # pydantic.plugin._schema_validator imports get_plugins from this module when it builds a validator; an empty
-    # tuple is what it returns under PYDANTIC_DISABLE_PLUGINS=1 (tests/unit/test_entry.py checks both).
+    # tuple is what it returns under PYDANTIC_DISABLE_PLUGINS=1. tests/unit/test_entry.py fails if pydantic
+    # finds plugins another way (importlib.metadata imported after all).
     if "pydantic.plugin._loader" not in sys.modules:
         loader = types.ModuleType("pydantic.plugin._loader", "No pydantic plugins in the llmd-compile CLI.")
         loader.get_plugins = tuple  # type: ignore[attr-defined]
