@@ -11,6 +11,11 @@ from typing import Literal
 Severity = Literal["error", "warning", "info"]
 
 
+def _where(path: str, line: int, col: int) -> str:
+    """`file:line:col`, or the file alone when the line is unknown (0)."""
+    return f"{path}:{line}:{col}" if line else path
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
     """One located problem. line/col are 1-based; 0 means 'unknown'."""
@@ -22,7 +27,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.line}:{self.col}" if self.line else self.path
+        where = _where(self.path, self.line, self.col)
         return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
 
 
@@ -50,7 +55,7 @@ class Diagnostic:
     hint: str
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.line}:{self.col}" if self.line else self.path
+        where = _where(self.path, self.line, self.col)
         return f"{where}: {self.severity} {self.code}: {self.field}: {self.message} (hint: {self.hint})"
 
     def as_problem(self) -> Problem:
