@@ -129,13 +129,8 @@ def locked(out: Path) -> Iterator[None]:
     """Serializes compiles that share one out/ directory."""
     _refuse_links(out, out)
     out.mkdir(parents=True, exist_ok=True)
-    fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with _flocked(os.open(out / LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644), fcntl.LOCK_EX):
         yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
 
 
 @contextlib.contextmanager
@@ -148,8 +143,15 @@ def reading(out: Path) -> Iterator[None]:
     except OSError:
         yield
         return
+    with _flocked(fd, fcntl.LOCK_SH):
+        yield
+
+
+@contextlib.contextmanager
+def _flocked(fd: int, mode: int) -> Iterator[None]:
+    """Hold flock(fd, mode) for the block; the descriptor is closed after."""
     try:
-        fcntl.flock(fd, fcntl.LOCK_SH)
+        fcntl.flock(fd, mode)
         yield
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
