@@ -16,8 +16,18 @@ from typing import TYPE_CHECKING
 import click
 
 from llmd_compile import __version__, cache, outdir
-from llmd_compile.errors import Problem, SpecError
-from llmd_compile.pipeline import Compiled, analyse, compile_all, compile_stream, display, expand, workers
+from llmd_compile.errors import Diagnostic, Problem, SpecError
+from llmd_compile.pipeline import (
+    Compiled,
+    Survey,
+    analyse,
+    compile_all,
+    compile_stream,
+    display,
+    displayer,
+    expand,
+    workers,
+)
 from llmd_compile.spec.layers import kind_of
 from llmd_compile.yamlio import dump
 
@@ -45,6 +55,20 @@ def _scaffold_components(out: Path, compiled: list[Compiled]) -> list[str]:
             _create_once(target, text)
             created.append(str(target))
     return created
+
+
+def _expand(specs: tuple[str, ...], out: Path) -> list[Path]:
+    """The spec files the arguments name; a line per directory saying how many specs it holds."""
+    surveys: list[Survey] = []
+    try:
+        paths = expand(specs, out, surveys)
+    except SpecError as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        sys.exit(2)
+    for survey in surveys:
+        click.echo(str(survey))
+    return paths
 
 
 def _fail(exc: SpecError) -> None:
@@ -84,7 +108,7 @@ def compile_command(specs: tuple[str, ...], out_dir: str, check: bool, show_diff
                     fail_on_change: bool, jobs: int) -> None:
     """Compile SPEC files (or directories of specs) into OUT/<stack>/."""
     out = Path(out_dir)
-    paths = expand(specs)
+    paths = _expand(specs, out)
     with contextlib.ExitStack() as stack:
         _compile(paths, out, check, show_diff, strict, fail_on_change,
                  lambda stale, checked: stack.enter_context(workers(jobs, stale, checked)))
@@ -101,7 +125,8 @@ def _compile(paths: list[Path], out: Path, check: bool, show_diff: bool, strict:
     started = False
     # Two passes, so that a changed spec (the pre-commit case) is found after one lstat per input, and a fleet's
     # workers load the compiler while this process checks the ~30 outputs of every other stack.
-    entries = {path: None if show_diff else cache.unchanged(memo, tool, path) for path in paths}
+    shown = displayer(out)
+    entries = {path: None if show_diff else cache.unchanged(memo, tool, path, shown(path), strict) for path in paths}
     changed = sum(entry is None for entry in entries.values())
     if changed:
         pool, started = start_workers(changed, len(paths) - changed), True
@@ -113,11 +138,17 @@ def _compile(paths: list[Path], out: Path, check: bool, show_diff: bool, strict:
             pool, started = start_workers(len(paths) - i, 0), True
     if len(known) < len(paths) and known and any(kind_of(p) == "Fleet" for p in paths):
         known = {}  # a fleet cross-checks all its stacks: compile them together
-    for name in sorted(known.values()):
-        click.echo(f"{name}: up to date")
+    # What the cache answers is said as a compile would say it: its warnings, then its stacks in path order.
+    replayed = {path: entry.diagnostics for path, entry in entries.items() if path in known and entry is not None}
+    order = {path: i for i, path in enumerate(paths)}
     stale = [p for p in paths if p not in known]
     if not stale:
+        _warn([], replayed, order)
+        for name in known.values():
+            click.echo(f"{name}: up to date")
         return
+    for name in known.values():
+        click.echo(f"{name}: up to date")
     taken = {name: p for p, name in known.items()}
     if check or show_diff:
         try:
@@ -125,7 +156,7 @@ def _compile(paths: list[Path], out: Path, check: bool, show_diff: bool, strict:
         except SpecError as exc:
             _fail(exc)
             return
-        _warn(compiled)
+        _warn(compiled, replayed, order)
         with outdir.reading(out):
             _check(out, compiled, show_diff, memo, tool)
         return
@@ -147,7 +178,7 @@ def _compile(paths: list[Path], out: Path, check: bool, show_diff: bool, strict:
             by_name[item.name] = item
             yield item.name, item.files
         # Everything compiled, nothing swapped in yet: what a good run says before its stacks land.
-        _warn(list(by_name.values()))
+        _warn(list(by_name.values()), replayed, order)
         for stub in _scaffold_components(out, list(by_name.values())):
             created.append(stub)
             click.echo(f"created user component {stub} (yours from now on)")
@@ -173,9 +204,12 @@ def _compile(paths: list[Path], out: Path, check: bool, show_diff: bool, strict:
         sys.exit(1)
 
 
-def _warn(compiled: list[Compiled]) -> None:
-    for item in compiled:
-        for d in item.diagnostics:
+def _warn(compiled: list[Compiled], replayed: dict[Path, tuple[Diagnostic, ...]], order: dict[Path, int]) -> None:
+    """Every stack's warnings in path order, whether it was compiled now or answered from the cache."""
+    found = dict(replayed)
+    found.update((item.spec_path, item.diagnostics) for item in compiled if item.spec_path is not None)
+    for path in sorted(found, key=lambda p: order.get(p, len(order))):
+        for d in found[path]:
             if d.severity == "warning":
                 click.echo(str(d), err=True)
 
@@ -199,7 +233,7 @@ def _create_once(target: Path, text: str) -> None:
 def _remember(memo: cache.Memo, tool: str, out: Path, item: Compiled, written: outdir.Stamps | None = None) -> None:
     if item.spec_path is not None and item.inputs:
         cache.record(memo, tool, item.spec_path, list(item.inputs), out, item.name, item.files, item.digests,
-                     written)
+                     written, item.source, item.diagnostics)
 
 
 def _check(out: Path, compiled: list[Compiled], show_diff: bool, memo: cache.Memo, tool: str) -> None:
@@ -235,7 +269,7 @@ def lint_command(specs: tuple[str, ...], strict: bool) -> None:
 
     problems: list[Problem] = []
     count = {"error": 0, "warning": 0, "info": 0}
-    for path in expand(specs):
+    for path in _expand(specs, Path("out")):
         source = display(path, Path("out"))
         try:
             diagnostics = analyse(path, source, strict)[3]
