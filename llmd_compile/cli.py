@@ -80,18 +80,54 @@ def _fail(exc: SpecError) -> None:
 
 
 class _DefaultToCompile(click.Group):
-    """`llmd-compile SPEC...` means `llmd-compile compile SPEC...`."""
+    """`llmd-compile SPEC...` means `llmd-compile compile SPEC...`; a word that is neither a command nor a file but
+    close to a command is a typo, not a spec path."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            first = args[0]
+            if not first.startswith("-") and not os.path.lexists(first):
+                import difflib
+
+                close = difflib.get_close_matches(first, list(self.commands), n=1, cutoff=0.6)
+                if close:
+                    click.echo(f"error: {first!r}: no such command or file; did you mean {close[0]}? "
+                               "(llmd-compile --help lists the commands)", err=True)
+                    ctx.exit(2)
             args = ["compile", *args]
         return super().parse_args(ctx, args)
 
 
-@click.group(cls=_DefaultToCompile, context_settings={"help_option_names": ["-h", "--help"]})
+_EPILOG = """\b
+Common flags (of the default command, compile):
+  --out DIR      where stacks are written (default: out)
+  --check        write nothing; list stale, missing and extra files; exit 1 if any
+  --diff         write nothing; print a unified diff; exit 1 if any
+  --strict       treat warnings as errors
+  -j, --jobs N   worker processes (output is the same for any number)
+
+\b
+Examples:
+  llmd-compile init                      a starter spec (specs/stack.yaml) for the newest release
+  llmd-compile specs/                    compile every spec under specs/ into out/<name>/
+  llmd-compile --check specs/            in CI: is out/ up to date?
+  llmd-compile lint --format github specs/   every diagnostic, as GitHub annotations
+  llmd-compile explain specs/h100.yaml decode.image
+  llmd-compile versions                  release presets, charts, images
+
+\b
+Exit codes: 0 written or up to date, 1 out of date (--check, --diff), 2 invalid input.
+More: llmd-compile COMMAND --help; README.md.
+"""
+
+
+@click.group(cls=_DefaultToCompile, context_settings={"help_option_names": ["-h", "--help"]}, epilog=_EPILOG)
 @click.version_option(__version__, prog_name="llmd-compile")
 def main() -> None:
-    """Compile llm-d stack specs into committed GitOps artifacts under out/."""
+    """Compile llm-d stack specs into committed GitOps artifacts under out/.
+
+    `llmd-compile SPEC|DIR...` is short for `llmd-compile compile SPEC|DIR...`.
+    """
 
 
 @main.command("compile")
@@ -307,6 +343,49 @@ def explain_command(spec: str, field: str) -> None:
         sys.exit(2)
 
 
+@main.command("init")
+@click.argument("path", default="specs/stack.yaml", type=click.Path(dir_okay=False))
+@click.option("--accelerator", "vendor", default="nvidia", show_default=True, metavar="VENDOR",
+              help="nvidia, amd, google, intel, intel-gaudi, cpu or simulated.")
+@click.option("--gateway", "provider", default="istio", show_default=True, metavar="PROVIDER",
+              help="istio, kgateway, agentgateway, gke, or none (picker only).")
+@click.option("--name", default="my-stack", show_default=True, help="metadata.name: the stack's name.")
+@click.option("--release", "preset", default=None, help="Release preset (default: the newest).")
+def init_command(path: str, vendor: str, provider: str, name: str, preset: str | None) -> None:
+    """Write a commented starter spec for the newest release preset to PATH (never over an existing file)."""
+    from llmd_compile import starter
+    from llmd_compile.catalog.releases import newest
+
+    known = starter.presets()
+    preset = preset or newest(known)
+    vendors, providers = starter.choices()
+    wrong = [(flag, value, allowed) for flag, value, allowed in (
+        ("--release", preset, known), ("--accelerator", vendor, starter.vendors(preset) if preset in known else []),
+        ("--gateway", provider, providers)) if value not in allowed]
+    for flag, value, allowed in wrong:
+        why = f" (release {preset} ships no model-server image for it)" if flag == "--accelerator" and \
+            value in vendors else ""
+        click.echo(f"error: {flag}: {value!r} is not one of {', '.join(allowed)}{why}", err=True)
+    if wrong:
+        sys.exit(2)
+    target = Path(path)
+    schema = Path("schema") / "stack.schema.json"
+    text = starter.render(starter.Starter(preset, vendor, provider, name, name,
+                                          Path(os.path.relpath(schema.resolve(), target.resolve().parent)).as_posix()))
+    if target.exists() or target.is_symlink():
+        click.echo(f"error: {path} exists; llmd-compile init never overwrites a file (name another PATH)", err=True)
+        sys.exit(2)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _create_once(target, text)
+    click.echo(f"wrote {path} (release {preset}, {vendor}, gateway {provider}); next: llmd-compile {path}")
+    if not schema.exists():
+        from llmd_compile.spec.models import Spec
+
+        schema.parent.mkdir(parents=True, exist_ok=True)
+        _create_once(schema, json.dumps(Spec.model_json_schema(), indent=2, sort_keys=True) + "\n")
+        click.echo(f"wrote {schema.as_posix()} (the JSON Schema its yaml-language-server modeline names)")
+
+
 @main.command("krm")
 def krm_command() -> None:
     """KRM function: ResourceList on stdin (functionConfig = a Stack spec) -> ResourceList on stdout."""
@@ -358,6 +437,12 @@ def versions_command() -> None:
     for r in charts.RELEASES.values():
         click.echo(f"  {r.name}: infra {r.infra}, inferencepool {r.inferencepool}, modelservice {r.modelservice}, "
                    f"picker {r.scheduler_image}")
+    from llmd_compile.catalog.releases import PRESETS
+
+    click.echo("model-server images (decode.image / prefill.image) per release preset and accelerator.vendor:")
+    for preset in PRESETS.values():
+        images = preset.vllm_images.items()
+        click.echo(f"  {preset.name}: " + ", ".join(f"{vendor} {image}" for vendor, image in images))
     click.echo("llm-d-infra: " + ", ".join(charts.INFRA))
     click.echo("inferencepool: " + ", ".join(charts.POOL))
     click.echo("llm-d-modelservice: " + ", ".join(charts.MODELSERVICE))
