@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -75,8 +76,14 @@ def _fail(exc: SpecError) -> None:
     for problem in exc.problems:
         click.echo(str(problem), err=True)
     count = len(exc.problems)
-    click.echo(f"error: {count} problem{'s' if count != 1 else ''}; nothing was written", err=True)
+    # A spec with a problem outside the checks (schema, versions) stops before them: say that more may follow.
+    stopped = any(not _DIAGNOSTIC.match(p.message) for p in exc.problems)
+    more = "; the checks over the compiled stack (LLMD codes) run once these are fixed" if stopped else ""
+    click.echo(f"error: {count} problem{'s' if count != 1 else ''}; nothing was written{more}", err=True)
     sys.exit(2)
+
+
+_DIAGNOSTIC = re.compile(r"(error|warning|info) LLMD[0-9]{3}: ")
 
 
 class _DefaultToCompile(click.Group):

@@ -15,7 +15,7 @@ from llmd_compile.cli import main
 REPO = Path(__file__).resolve().parents[2]
 SEED = (REPO / "specs" / "h100.yaml").read_text(encoding="utf-8")
 STACK = "inference-scheduling"
-SEED_WARNING = "specs/h100.yaml:38:11: warning LLMD413: gateway.service.type: "  # the seed's own (README)
+SEED_WARNING = "specs/h100.yaml:38:11: gateway.service.type: warning LLMD413: "  # the seed's own (README)
 
 
 def run(*args: str) -> tuple[int, str, str]:

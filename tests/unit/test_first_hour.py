@@ -63,7 +63,7 @@ ROWS = [
         "t.yaml": SEED.replace("  image: ghcr.io/llm-d/llm-d-inference-scheduler:v0.2.1\n", "").replace(
             "charts:\n  infra: v1.3.0\n  inferencepool: v0.5.1\n  modelservice: v0.2.7\n", "release: v0.6\n"),
     }, (
-        Step(("lint", "t.yaml"), 0, err=("t.yaml:", "warning LLMD312: decode.image: 'ghcr.io/llm-d/llm-d-dev:pr-170' "
+        Step(("lint", "t.yaml"), 0, err=("t.yaml:", "decode.image: warning LLMD312: 'ghcr.io/llm-d/llm-d-dev:pr-170' "
                                           "is release seed's image for nvidia; this stack is release v0.6",)),
     )),
     Row("names: a typo is not a spec path", {}, (

@@ -60,7 +60,7 @@ def test_init_compiles_and_checks_clean(tmp_path: Path, monkeypatch: pytest.Monk
     assert code == 0, err
     assert run("--check", "specs/")[0] == 0
     # The only warning a starter may draw: kgateway is deprecated in llm-d (the provider still works).
-    assert [line.split(": ")[1] for line in err.splitlines()] == (["warning LLMD403"] if provider == "kgateway" else [])
+    assert [line.split(": ")[2] for line in err.splitlines()] == (["warning LLMD403"] if provider == "kgateway" else [])
 
 
 def test_init_never_overwrites(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
