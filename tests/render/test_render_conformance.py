@@ -34,7 +34,8 @@ KNOWN: dict[tuple[str, str], str] = {
     ("split", "tpu"): "inferencepool v1.4.0/v1.5.0 templates/gke.yaml glues `---apiVersion`",
     ("wiring", "gke"): "the smoke test calls an in-cluster gateway Service a gke-l7 Gateway does not have",
     ("wiring", "tpu"): "the smoke test calls an in-cluster gateway Service a gke-l7 Gateway does not have",
-    ("wiring", "tpu-seed"): "the smoke test calls an in-cluster gateway Service a gke-l7 Gateway does not have; modelservice v0.2.7 adds nvidia.com/gpu to a TPU pod when parallelism.tensor > 1",
+    ("wiring", "tpu-seed"): "the smoke test calls an in-cluster gateway Service a gke-l7 Gateway does not have; "
+                               "modelservice v0.2.7 adds nvidia.com/gpu to a TPU pod when parallelism.tensor > 1",
 }
 
 

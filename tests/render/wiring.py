@@ -223,9 +223,9 @@ def _sa_can_watch_pools(r: Rendered, sa: str, ns: str, group: str) -> bool:
             continue
         role = _find(r, b.doc["roleRef"]["kind"], b.doc["roleRef"]["name"])
         for rule in (role.doc.get("rules") or []) if role else []:
-            if ({group, "*"} & set(rule.get("apiGroups") or []) and {"inferencepools", "*"} & set(
-                    rule.get("resources") or []) and {"get", "list", "watch"} <= set(rule.get("verbs") or [])
-                    or "*" in (rule.get("verbs") or [])):
+            groups, resources, verbs = (set(rule.get(k) or []) for k in ("apiGroups", "resources", "verbs"))
+            if groups & {group, "*"} and resources & {"inferencepools", "*"} and (
+                    "*" in verbs or {"get", "list", "watch"} <= verbs):
                 return True
     return False
 
