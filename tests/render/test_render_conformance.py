@@ -17,26 +17,7 @@ CASES = [(s, p) for s in helpers.helm_era_stacks(OUT) for p in helpers.platforms
 IDS = [f"{s}-{p}" for s, p in CASES]
 
 # Known defects (issue 14), strict: each must fail until fixed, then its line goes.
-KNOWN: dict[tuple[str, str], str] = {
-    ("valid", "inference-scheduling"): "llm-d-infra v1.3.0 default listener has `path: /`, no Gateway listener field",
-    ("valid", "kv-events-seed"): "llm-d-infra v1.3.0 default listener has `path: /`, no Gateway listener field",
-    ("valid", "llama-east"): "llm-d-infra v1.3.0 default listener has `path: /`, no Gateway listener field",
-    ("valid", "llama-west"): "llm-d-infra v1.3.0 default listener has `path: /`, no Gateway listener field",
-    ("valid", "pd-seed"): "llm-d-infra v1.3.0 default listener has `path: /`, no Gateway listener field",
-    ("valid", "qwen-east"): "llm-d-infra v1.3.0 default listener has `path: /`, no Gateway listener field",
-    ("valid", "qwen-west"): "llm-d-infra v1.3.0 default listener has `path: /`, no Gateway listener field",
-    ("valid", "sim-seed"): "llm-d-infra v1.3.0 default listener has `path: /`, no Gateway listener field",
-    ("valid", "tpu-seed"): "llm-d-infra v1.3.0 default listener has `path: /`, no Gateway listener field",
-    ("valid", "wide-ep-seed"): "llm-d-infra v1.3.0 default listener has `path: /`, no Gateway listener field",
-    ("valid", "gaudi"): "resource.k8s.io/v1 (DRA) is served from Kubernetes 1.34; the spec states no cluster version",
-    ("valid", "xpu"): "resource.k8s.io/v1 (DRA) is served from Kubernetes 1.34; the spec states no cluster version",
-    ("split", "gke"): "inferencepool v1.4.0/v1.5.0 templates/gke.yaml glues `---apiVersion`",
-    ("split", "tpu"): "inferencepool v1.4.0/v1.5.0 templates/gke.yaml glues `---apiVersion`",
-    ("wiring", "gke"): "the smoke test calls an in-cluster gateway Service a gke-l7 Gateway does not have",
-    ("wiring", "tpu"): "the smoke test calls an in-cluster gateway Service a gke-l7 Gateway does not have",
-    ("wiring", "tpu-seed"): "the smoke test calls an in-cluster gateway Service a gke-l7 Gateway does not have; "
-                               "modelservice v0.2.7 adds nvidia.com/gpu to a TPU pod when parallelism.tensor > 1",
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 @functools.cache

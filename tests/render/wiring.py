@@ -230,6 +230,20 @@ def _sa_can_watch_pools(r: Rendered, sa: str, ns: str, group: str) -> bool:
     return False
 
 
+def _may(r: Rendered, sa: str, ns: str, group: str, resource: str, name: str, verb: str) -> bool:
+    for b in [*r.of("RoleBinding"), *r.of("ClusterRoleBinding")]:
+        if not any(s.get("kind") == "ServiceAccount" and s.get("name") == sa and s.get("namespace", _ns(b)) == ns
+                   for s in b.doc.get("subjects") or []):
+            continue
+        role = _find(r, b.doc["roleRef"]["kind"], b.doc["roleRef"]["name"])
+        for rule in (role.doc.get("rules") or []) if role else []:
+            names = rule.get("resourceNames")
+            if (set(rule.get("apiGroups") or []) & {group, "*"} and set(rule.get("resources") or []) & {resource, "*"}
+                    and set(rule.get("verbs") or []) & {verb, "*"} and (not names or name in names)):
+                return True
+    return False
+
+
 def check_services(r: Rendered) -> list[str]:
     bad = []
     for svc in r.of("Service"):
@@ -318,6 +332,15 @@ def check_gateway_clients(r: Rendered) -> list[str]:
                 if host not in services:
                     bad.append(f"{where}: calls {host}.svc.cluster.local, which no rendered or controller-made "
                                f"Service provides")
+    for where, ns, t in _pods(r):  # a Job that reads a Gateway's address from the API server (gke-l7-*)
+        text = "\n".join(str(x) for c in _containers(t) for x in [*(c.get("command") or []), *(c.get("args") or [])])
+        for gw_ns, gw in re.findall(r"/apis/gateway\.networking\.k8s\.io/v1/namespaces/([a-z0-9-]+)/gateways/"
+                                    r"([a-z0-9.-]+)", text):
+            sa = t["spec"].get("serviceAccountName", "default")
+            if _find(r, "Gateway", gw, gw_ns) is None:
+                bad.append(f"{where}: reads Gateway {gw_ns}/{gw}, which is not rendered")
+            elif not _may(r, sa, ns, "gateway.networking.k8s.io", "gateways", gw, "get"):
+                bad.append(f"{where}: ServiceAccount {sa} may not get Gateway {gw}")
     for route in r.of("Route"):
         to = route.doc["spec"]["to"]
         if to.get("kind", "Service") == "Service" and f"{to['name']}.{_ns(route)}" not in services:
