@@ -24,7 +24,7 @@ CASES = [
     ("target-port", "sim", "kubernetes", "values/inferencepool.yaml",
      "    - number: 8000", "    - number: 8001", "target port(s) [8001]"),
     ("epp-config", "sim", "kubernetes", "epp/endpoint-picker-config.yaml",
-     "weight: 3.0", "weight: 5.0", "differs from epp/endpoint-picker-config.yaml"),
+     "  - name: decode\n", "  - name: decoding\n", "differs from epp/endpoint-picker-config.yaml"),
     ("pvc-name", "inference-scheduling", "kubernetes", "base/pvc.yaml",
      "name: llama-model-storage", "name: llama-models", "claims PVC llama-model-storage"),
     ("destination-rule-host", "inference-scheduling", "kubernetes", "values/infra.yaml",
