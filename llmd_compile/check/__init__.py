@@ -32,10 +32,10 @@ class Rule:
 
 
 def _rules() -> Mapping[str, Rule]:
-    from llmd_compile.check import capacity, platform, privileges, wiring
+    from llmd_compile.check import capacity, images, platform, privileges, wiring
 
     rules: dict[str, Rule] = {}
-    for module in (wiring, capacity, platform, privileges):
+    for module in (wiring, capacity, platform, privileges, images):
         for rule in module.RULES:
             if rule.code in rules:
                 raise AssertionError(f"duplicate diagnostic code {rule.code}")
