@@ -329,3 +329,12 @@ def versions_command() -> None:
     click.echo("llm-d-modelservice: " + ", ".join(charts.MODELSERVICE))
     click.echo("endpoint picker registries: " + ", ".join(PICKERS))
 
+
+
+def _adopt_commands() -> None:
+    from llmd_compile.adopt.commands import import_command
+
+    main.add_command(import_command)
+
+
+_adopt_commands()
