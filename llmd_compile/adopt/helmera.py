@@ -57,7 +57,7 @@ def _dig(data: Any, *path: str | int, default: Any = None) -> Any:
     for key in path:
         listed = isinstance(data, list) and isinstance(key, int) and key < len(data)
         if (isinstance(data, dict) and key in data) or listed:
-            data = data[key]  # type: ignore[index]
+            data = data[key]
         else:
             return default
     return data
