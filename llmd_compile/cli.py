@@ -332,9 +332,10 @@ def versions_command() -> None:
 
 
 def _adopt_commands() -> None:
-    from llmd_compile.adopt.commands import import_command
+    from llmd_compile.adopt.commands import import_command, upgrade_command
 
     main.add_command(import_command)
+    main.add_command(upgrade_command)
 
 
 _adopt_commands()

@@ -69,3 +69,38 @@ def import_command(sources: tuple[str, ...], output: str, env: str, name: str | 
         click.echo(f"{note}", err=True)
     click.echo(f"{output}: written ({len(imported.notes)} decision{'s' if len(imported.notes) != 1 else ''} "
                "to review above); compile it with `llmd-compile " + output + "`")
+
+
+@click.command("upgrade")
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--to", "target", required=True, help="Release preset to move the spec to (`llmd-compile versions`).")
+@click.option("--diff", "show_diff", is_flag=True, help="Print the change to the spec; write nothing (exit 1 if any).")
+def upgrade_command(spec: str, target: str, show_diff: bool) -> None:
+    """Rewrite SPEC in place for release TO: drop what the new preset supplies, translate what changed meaning,
+    keep comments, key order and formatting; print every change and every decision left to you. Then
+    `llmd-compile --diff SPEC` shows what changes in out/."""
+    import difflib
+
+    from llmd_compile.adopt.upgrade import upgrade_text, verify
+    from llmd_compile.spec.yamlread import decode, read_bounded
+
+    path = Path(spec)
+    try:
+        text = decode(read_bounded(path, spec), spec)
+        upgraded = upgrade_text(path, spec, text, target)
+        verify(path, spec, upgraded.text)
+        if not show_diff:
+            write_atomically(path, upgraded.text)
+    except SpecError as exc:
+        _fail(exc)
+        return
+    for line in upgraded.changes:
+        click.echo(f"changed: {line}")
+    for line in upgraded.decisions:
+        click.echo(f"decide: {line}")
+    if show_diff:
+        click.echo("".join(difflib.unified_diff(text.splitlines(True), upgraded.text.splitlines(True),
+                                                f"a/{spec}", f"b/{spec}")), nl=False)
+        sys.exit(1 if upgraded.text != text else 0)
+    click.echo(f"{spec}: upgraded to {target} ({len(upgraded.changes)} changes, {len(upgraded.decisions)} decisions "
+               "for you); `llmd-compile --diff " + spec + "` shows what changes in out/")
