@@ -85,7 +85,12 @@ def _gateway(source: Source, draft: Draft, gaie: dict[str, Any]) -> None:
                    "the gateway provider is not in the source (no llm-d-infra gatewayClassName): assumed istio")
     gateway["provider"] = provider
     service = helmera._dig(gw, "service", "type")
-    if service:
+    infra_version = draft.spec.get("charts", {}).get("infra") or \
+        (charts.RELEASES[draft.spec["release"]].infra if draft.spec.get("release") in charts.RELEASES else None)
+    if not service and infra_version in charts.INFRA and infra:
+        # Unset, the chart's own default ran (LoadBalancer on llm-d-infra v1.3.0-v1.3.2), not the spec's ClusterIP.
+        service = charts.INFRA[infra_version].default_service_type
+    if service and service != "ClusterIP":
         gateway["service"] = {"type": str(service)}
     draft.spec["gateway"] = gateway
     draft.comments["gateway"] = f"from {source.where('infra', 'gateway') if infra else '(assumed)'}"
@@ -132,6 +137,23 @@ def _scheduler(source: Source, draft: Draft, gaie: dict[str, Any], release: str 
     draft.spec["scheduler"] = {**scheduler, "endpointPickerConfig": config}
     draft.comments["scheduler"] = f"{file} as written: no scorer intent compiles to it; from {where}"
     draft.note(where, f"the picker config {file} maps to no scorer intent: kept as scheduler.endpointPickerConfig")
+
+
+# inferenceExtension keys the spec says (image, replicas, plugins, monitoring) or derives from the precise intent.
+_EXT_SAID = {"replicas", "image", "extProcPort", "pluginsConfigFile", "pluginsCustomConfig", "monitoring"}
+_EXT_PRECISE = {"env", "extraContainerPorts", "extraServicePorts", "sidecar", "volumes", "volumeMounts"}
+
+
+def _unimported(source: Source, draft: Draft, gaie: dict[str, Any]) -> None:
+    ext = gaie.get("inferenceExtension") or {}
+    scorers = (draft.spec.get("scheduler") or {}).get("scorers") or {}
+    said = _EXT_SAID | (_EXT_PRECISE if "precisePrefixCache" in scorers else set())
+    for key in sorted(set(ext) - said):
+        if ext[key] in (None, {}, [], ""):
+            continue
+        why = "the spec derives the picker's wiring from scorer intent and cannot say it beside a hand-written " \
+              "config" if key in _EXT_PRECISE else "no spec field says it"
+        draft.note(source.where("gaie", "inferenceExtension", key), f"inferenceExtension.{key} is not imported: {why}")
 
 
 def _route(source: Source, draft: Draft, name: str) -> None:
@@ -189,6 +211,8 @@ def draft_of(source: Source, options: Options, verify: Any) -> Draft:
     if helmera._dig(gaie, "inferenceExtension", "monitoring", "prometheus", "enabled"):
         spec.setdefault("monitoring", {})["epp"] = {"enabled": True}
     _scheduler(source, draft, gaie, release, verify)  # last: it compiles the rest to compare picker configs
+    helmera.settle_args(draft)
+    _unimported(source, draft, gaie)
     draft.spec = {key: spec[key] for key in ORDER if key in spec}
     return draft
 

@@ -48,6 +48,7 @@ class Draft:
     spec: dict[str, Any] = field(default_factory=dict)
     comments: dict[str, str] = field(default_factory=dict)
     notes: list[Note] = field(default_factory=list)
+    args_at: dict[str, str] = field(default_factory=dict)  # role -> file:line of its vLLM args
 
     def note(self, where: str, message: str) -> None:
         self.notes.append(Note(where, message))
@@ -166,7 +167,7 @@ def _role(source: Source, draft: Draft, role: str, values: dict[str, Any], pd: b
     out["image"] = str(c.get("image"))
     if kept:
         out["args"] = join_args(kept)
-        draft.note(where("args"), f"{role}.args keeps {' '.join(f for f, _ in kept)}: no spec field says them")
+        draft.args_at[role] = where("args")
     env: dict[str, str] = {}
     for item in c.get("env") or []:
         name = str(item.get("name"))
@@ -287,3 +288,28 @@ def decode_json(text: str) -> Any:
 
 def problems_of(notes: list[Note]) -> list[Problem]:
     return [problem(n.where, "", n.message) for n in notes]
+
+
+# What the precise prefix-cache intent derives on the model servers (emit/precise.py): dropped once it is adopted.
+PRECISE_FLAGS = {"--kv-events-config"}
+PRECISE_ENV = {"PYTHONHASHSEED", "POD_IP"}
+
+
+def settle_args(draft: Draft) -> None:
+    """Drop what an adopted intent derives, then say which vLLM flags stay in args (the spec has no field for them)."""
+    precise = "precisePrefixCache" in (draft.spec.get("scheduler") or {}).get("scorers", {})
+    for role in ("decode", "prefill"):
+        values = draft.spec.get(role)
+        if not values:
+            continue
+        if precise:
+            pairs = [(f, v) for f, v in split_args(values.get("args") or []) if f not in PRECISE_FLAGS]
+            values["args"] = join_args(pairs)
+            for name in PRECISE_ENV & set(values.get("env") or {}):
+                del values["env"][name]
+            for key in ("args", "env"):
+                if key in values and not values[key]:
+                    del values[key]
+        if values.get("args"):
+            flags = " ".join(f for f, _ in split_args(values["args"]))
+            draft.note(draft.args_at.get(role, role), f"{role}.args keeps {flags}: no spec field says them")

@@ -99,7 +99,18 @@ def candidate(config: dict[str, Any]) -> dict[str, Any] | None:
     return scheduler
 
 
+# The precise scorers' kvEventsConfig defaults (CATALOG §e: pkg/kvevents/pool.go, SCHED v0.2.1 cache_tracking on).
+KV_EVENTS_DEFAULTS = MappingProxyType({"zmqEndpoint": "tcp://*:5557", "topicFilter": "kv@", "concurrency": 4})
+
+
+def _precise(kind: str, params: dict[str, Any]) -> bool:
+    return kind == "precise-prefix-cache-scorer" or (kind == "prefix-cache-scorer" and
+                                                       params.get("mode") == "cache_tracking")
+
+
 def _with_defaults(picker: PickerVersion, kind: str, params: dict[str, Any]) -> dict[str, Any]:
+    if _precise(kind, params):
+        params = {**params, "kvEventsConfig": {**KV_EVENTS_DEFAULTS, **(params.get("kvEventsConfig") or {})}}
     """The parameters the picker reads, its defaults filled in; parameters it ignores are dropped (a lenient picker
     runs a config with them exactly as without)."""
     known = picker.plugins.get(kind)
