@@ -85,8 +85,9 @@ def _gateway(source: Source, draft: Draft, gaie: dict[str, Any]) -> None:
                    "the gateway provider is not in the source (no llm-d-infra gatewayClassName): assumed istio")
     gateway["provider"] = provider
     service = helmera._dig(gw, "service", "type")
-    infra_version = draft.spec.get("charts", {}).get("infra") or \
-        (charts.RELEASES[draft.spec["release"]].infra if draft.spec.get("release") in charts.RELEASES else None)
+    infra_version = str(draft.spec.get("charts", {}).get("infra") or
+                        (charts.RELEASES[draft.spec["release"]].infra if draft.spec.get("release") in charts.RELEASES
+                         else ""))
     if not service and infra_version in charts.INFRA and infra:
         # Unset, the chart's own default ran (LoadBalancer on llm-d-infra v1.3.0-v1.3.2), not the spec's ClusterIP.
         service = charts.INFRA[infra_version].default_service_type

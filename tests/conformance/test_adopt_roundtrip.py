@@ -124,7 +124,7 @@ def guide(ref: str, rel: str) -> Any:
 
 
 def guide_side(name: str) -> dict[str, Any]:
-    ref, folder, rn, _ = CASES[name]
+    ref, _, rn, _ = CASES[name]
     ns = imported(name).metadata.namespace
     gaie = guide(ref, next(p.relative_to(p.parents[2]).as_posix() for p in _dir(name).glob("gaie-*/values.yaml")))
     ms = guide(ref, next(p.relative_to(p.parents[2]).as_posix() for p in _dir(name).glob("ms-*/values.yaml")))
