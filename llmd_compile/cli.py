@@ -455,3 +455,13 @@ def versions_command() -> None:
     click.echo("llm-d-modelservice: " + ", ".join(charts.MODELSERVICE))
     click.echo("endpoint picker registries: " + ", ".join(PICKERS))
 
+
+
+def _adopt_commands() -> None:
+    from llmd_compile.adopt.commands import import_command, upgrade_command
+
+    main.add_command(import_command)
+    main.add_command(upgrade_command)
+
+
+_adopt_commands()

@@ -116,6 +116,11 @@ def _role(stack: Stack, name: str, role: Workload) -> dict[str, Any]:
     parallelism: dict[str, int] = {"tensor": role.parallelism.tensor, "data": role.parallelism.data}
     if stack.multinode:
         parallelism = widep.parallelism(stack, role)
+    if _tensor_as_flag(stack, role):
+        # issue 14: MS v0.2.7 turns parallelism.tensor > 1 into nvidia.com/gpu on any accelerator (catalog
+        # ModelServiceChart.gpu_from_tensor_bug); pass TP to vLLM as a flag, as the seed TPU guide did.
+        parallelism = {**parallelism, "tensor": 1}
+        container["args"] = [f"--tensor-parallel-size={role.parallelism.tensor}", *container["args"]]
     if ms.container_parallelism_quirk:
         container["parallelism"] = parallelism
     podmonitor = stack.spec.monitoring.podMonitor
@@ -156,6 +161,12 @@ def _role(stack: Stack, name: str, role: Workload) -> dict[str, Any]:
         container["volumeMounts"].append({"name": "shm", "mountPath": "/dev/shm"})
         values["volumes"].append({"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": role.shmSize}})
     return values
+
+
+def _tensor_as_flag(stack: Stack, role: Workload) -> bool:
+    vendor = stack.spec.accelerator.vendor
+    return (stack.ms.gpu_from_tensor_bug and vendor not in ("nvidia", "simulated") and not stack.multinode
+            and role.parallelism.tensor > 1)
 
 
 def _accelerator_type(stack: Stack) -> str | None:
