@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import click
 
 from llmd_compile import __version__, cache, outdir
-from llmd_compile.errors import Diagnostic, Problem, SpecError
+from llmd_compile.errors import Diagnostic, SpecError
 from llmd_compile.pipeline import (
     Compiled,
     Survey,
@@ -58,8 +58,8 @@ def _scaffold_components(out: Path, compiled: list[Compiled]) -> list[str]:
     return created
 
 
-def _expand(specs: tuple[str, ...], out: Path) -> list[Path]:
-    """The spec files the arguments name; a line per directory saying how many specs it holds."""
+def _expand(specs: tuple[str, ...], out: Path, say: bool = True) -> list[Path]:
+    """The spec files the arguments name; a line per directory saying how many specs it holds (unless not `say`)."""
     surveys: list[Survey] = []
     try:
         paths = expand(specs, out, surveys)
@@ -67,7 +67,7 @@ def _expand(specs: tuple[str, ...], out: Path) -> list[Path]:
         for problem in exc.problems:
             click.echo(f"error: {problem}", err=True)
         sys.exit(2)
-    for survey in surveys:
+    for survey in surveys if say else []:
         click.echo(str(survey))
     return paths
 
@@ -251,9 +251,11 @@ def _warn(compiled: list[Compiled], replayed: dict[Path, tuple[Diagnostic, ...]]
     """Every stack's warnings in path order, whether it was compiled now or answered from the cache."""
     found = dict(replayed)
     found.update((item.spec_path, item.diagnostics) for item in compiled if item.spec_path is not None)
+    said: set[Diagnostic] = set()  # a base's finding, once for all the stacks that extend it
     for path in sorted(found, key=lambda p: order.get(p, len(order))):
         for d in found[path]:
-            if d.severity == "warning":
+            if d.severity == "warning" and d not in said:
+                said.add(d)
                 click.echo(str(d), err=True)
 
 
@@ -307,25 +309,52 @@ def _check(out: Path, compiled: list[Compiled], show_diff: bool, memo: cache.Mem
 @main.command("lint")
 @click.argument("specs", nargs=-1, required=True)
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
-def lint_command(specs: tuple[str, ...], strict: bool) -> None:
-    """Run every check on SPEC files and print all diagnostics (info included); write nothing."""
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]), default="text",
+              show_default=True, help="text: one line each (colour on a terminal, NO_COLOR respected); json: one "
+              "object per diagnostic; sarif: SARIF 2.1.0 for code scanning; github: workflow annotations.")
+@click.option("--quiet", "-q", is_flag=True, help="Errors and warnings only: no notes, no summary.")
+def lint_command(specs: tuple[str, ...], strict: bool, fmt: str, quiet: bool) -> None:
+    """Run every check on SPEC files and print all diagnostics (info included); write nothing.
 
-    problems: list[Problem] = []
-    count = {"error": 0, "warning": 0, "info": 0}
-    for path in _expand(specs, Path("out")):
+    Exit 2 if any error (a spec that does not load counts as one), else 0."""
+    from llmd_compile import report
+
+    found: list[Diagnostic] = []
+    paths = _expand(specs, Path("out"), say=fmt in ("text", "github") and not quiet)
+    for path in paths:
         source = display(path, Path("out"))
         try:
-            diagnostics = analyse(path, source, strict)[3]
+            if kind_of(path) == "Fleet":  # a fleet has no checks of its own: it must load
+                from llmd_compile.spec.fleet import load_fleet
+
+                load_fleet(path, source)
+            else:
+                found.extend(analyse(path, source, strict)[3])
         except SpecError as exc:
-            problems.extend(exc.problems)
-            continue
-        for d in diagnostics:
-            count[d.severity] += 1
-            click.echo(str(d), err=d.severity != "info")
-    if problems:
-        _fail(SpecError(problems))
-    click.echo(f"{count['error']} errors, {count['warning']} warnings, {count['info']} notes")
-    sys.exit(2 if count["error"] else 0)
+            found.extend(report.from_problem(p) for p in exc.problems)
+    found = list(dict.fromkeys(found))  # a base's finding, once for all the stacks that extend it
+    shown = [d for d in found if not (quiet and d.severity == "info")]
+    if fmt == "json":
+        click.echo(report.as_json(shown), nl=False)
+    elif fmt == "sarif":
+        from llmd_compile import check
+
+        rules = {code: (r.title, r.hint, r.severity) for code, r in check.rules().items()}
+        click.echo(report.as_sarif(shown, rules), nl=False)
+    else:
+        for d in shown:
+            err = fmt == "text" and d.severity != "info"
+            colour = fmt == "text" and _colour(sys.stderr if err else sys.stdout)
+            click.echo(report.as_github(d) if fmt == "github" else report.text(d, colour), err=err)
+        if not quiet:
+            click.echo(report.summary(found, len(paths)))
+    sys.exit(2 if any(d.severity == "error" for d in found) else 0)
+
+
+def _colour(stream: object) -> bool:
+    """Colour only on a terminal, and never with NO_COLOR set (https://no-color.org)."""
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
 
 
 @main.command("explain")
