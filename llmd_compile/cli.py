@@ -11,13 +11,15 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from llmd_compile import __version__, cache, outdir
-from llmd_compile.errors import Diagnostic, SpecError
+from llmd_compile.errors import Diagnostic, Problem, SpecError
+from llmd_compile.headers import MANIFEST
 from llmd_compile.pipeline import (
     Compiled,
     Survey,
@@ -72,9 +74,35 @@ def _expand(specs: tuple[str, ...], out: Path, say: bool = True) -> list[Path]:
     return paths
 
 
-def _fail(exc: SpecError) -> None:
+# out/.gitignore, written once (then the user's): what llmd-compile keeps in out/ that is never committed.
+_GITIGNORE = f"""# Written once by llmd-compile, never touched again: its local files in this directory are not for git.
+{cache.CACHE}
+{cache.CACHE}.*.tmp
+{outdir.LOCK}
+.*.new/
+.*.old/
+"""
+
+
+def _here(out: Path | None) -> Callable[[str], str]:
+    """Paths in messages, relative to the working directory (headers and the cache name a spec relative to the
+    directory holding out/, which is the working directory in the usual case)."""
+    root = out.resolve().parent if out is not None else None
+    cwd = Path.cwd().resolve()
+    if root is None or root == cwd:
+        return lambda path: path
+
+    def here(path: str) -> str:
+        full = root / path
+        return os.path.relpath(full, cwd) if not os.path.isabs(path) and full.exists() else path
+
+    return here
+
+
+def _fail(exc: SpecError, out: Path | None = None) -> None:
+    here = _here(out)
     for problem in exc.problems:
-        click.echo(str(problem), err=True)
+        click.echo(str(replace(problem, path=here(problem.path))), err=True)
     count = len(exc.problems)
     # A spec with a problem outside the checks (schema, versions) stops before them: say that more may follow.
     stopped = any(not _DIAGNOSTIC.match(p.message) for p in exc.problems)
@@ -186,7 +214,7 @@ def _compile(paths: list[Path], out: Path, check: bool, show_diff: bool, strict:
     order = {path: i for i, path in enumerate(paths)}
     stale = [p for p in paths if p not in known]
     if not stale:
-        _warn([], replayed, order)
+        _warn([], replayed, order, out)
         for name in known.values():
             click.echo(f"{name}: up to date")
         return
@@ -197,9 +225,12 @@ def _compile(paths: list[Path], out: Path, check: bool, show_diff: bool, strict:
         try:
             compiled = compile_all(stale, out, strict, taken, pool)
         except SpecError as exc:
-            _fail(exc)
+            _fail(exc, out)
             return
-        _warn(compiled, replayed, order)
+        claims = [claim for claim in (_claimed(out, item) for item in compiled) if claim is not None]
+        if claims:
+            _fail(SpecError(claims), out)
+        _warn(compiled, replayed, order, out)
         with outdir.reading(out):
             _check(out, compiled, show_diff, memo, tool)
         return
@@ -211,20 +242,35 @@ def _compile(paths: list[Path], out: Path, check: bool, show_diff: bool, strict:
         try:  # no out/ yet: create nothing before every stack has compiled
             items = compile_all(stale, out, strict, taken, pool)
         except SpecError as exc:
-            _fail(exc)
+            _fail(exc, out)
             return
     by_name: dict[str, Compiled] = {}
     created: list[str] = []
 
     def staged() -> Iterator[tuple[str, dict[str, str]]]:
-        for item in items:
-            by_name[item.name] = item
-            yield item.name, item.files
+        claims: list[Problem] = []
+        try:
+            for item in items:
+                by_name[item.name] = item
+                claim = _claimed(out, item)
+                if claim is not None:
+                    claims.append(claim)
+                    continue
+                yield item.name, item.files
+        except SpecError as exc:
+            raise SpecError(exc.problems + claims) from None
+        if claims:
+            raise SpecError(claims)
         # Everything compiled, nothing swapped in yet: what a good run says before its stacks land.
-        _warn(list(by_name.values()), replayed, order)
+        _warn(list(by_name.values()), replayed, order, out)
         for stub in _scaffold_components(out, list(by_name.values())):
             created.append(stub)
             click.echo(f"created user component {stub} (yours from now on)")
+        ignore = out / ".gitignore"
+        if not ignore.exists() and not ignore.is_symlink() and out.is_dir():
+            _create_once(ignore, _GITIGNORE)
+            created.append(str(ignore))
+            click.echo(f"created {ignore.as_posix()}: keeps the local cache and lock out of git (yours from now on)")
 
     def landed(name: str, changed: list[str], written: outdir.Stamps) -> None:
         item = by_name[name]
@@ -238,7 +284,7 @@ def _compile(paths: list[Path], out: Path, check: bool, show_diff: bool, strict:
             written = outdir.write_many(out, staged(), landed)
             cache.save(out, memo)
     except SpecError as exc:
-        _fail(exc)
+        _fail(exc, out)
     except OSError as exc:
         click.echo(f"error: cannot write {exc.filename or out}: {exc.strerror or exc}", err=True)
         sys.exit(2)
@@ -247,8 +293,28 @@ def _compile(paths: list[Path], out: Path, check: bool, show_diff: bool, strict:
         sys.exit(1)
 
 
-def _warn(compiled: list[Compiled], replayed: dict[Path, tuple[Diagnostic, ...]], order: dict[Path, int]) -> None:
+def _claimed(out: Path, item: Compiled) -> Problem | None:
+    """A stack directory another spec wrote, while that spec still exists: two specs with one metadata.name
+    compiled in separate runs must not overwrite each other's stack in turn."""
+    try:
+        with open(out / item.name / MANIFEST, encoding="utf-8") as handle:
+            head = handle.read(4096)  # the manifest names its spec on its first lines
+    except OSError:
+        return None
+    found = re.search(r"^spec: (.+)$", head, re.MULTILINE)
+    recorded = found.group(1).strip().strip("'\"") if found else None
+    if recorded is None or recorded == item.source or not (out.resolve().parent / recorded).is_file():
+        return None  # ours, or its spec moved or was deleted: the stack moves with the name
+    return Problem(item.source, 0, 0, "metadata.name",
+                   f"{item.name!r}: {out.as_posix()}/{item.name}/ was compiled from {recorded}, which still exists "
+                   f"and may have the same name; rename one of them (or delete {out.as_posix()}/{item.name}/ to "
+                   "move the stack to this spec)")
+
+
+def _warn(compiled: list[Compiled], replayed: dict[Path, tuple[Diagnostic, ...]], order: dict[Path, int],
+          out: Path | None = None) -> None:
     """Every stack's warnings in path order, whether it was compiled now or answered from the cache."""
+    here = _here(out)
     found = dict(replayed)
     found.update((item.spec_path, item.diagnostics) for item in compiled if item.spec_path is not None)
     said: set[Diagnostic] = set()  # a base's finding, once for all the stacks that extend it
@@ -256,7 +322,7 @@ def _warn(compiled: list[Compiled], replayed: dict[Path, tuple[Diagnostic, ...]]
         for d in found[path]:
             if d.severity == "warning" and d not in said:
                 said.add(d)
-                click.echo(str(d), err=True)
+                click.echo(str(replace(d, path=here(d.path))), err=True)
 
 
 def _create_once(target: Path, text: str) -> None:
