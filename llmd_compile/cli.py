@@ -23,10 +23,8 @@ from llmd_compile.headers import MANIFEST
 from llmd_compile.pipeline import (
     Compiled,
     Survey,
-    analyse,
     compile_all,
     compile_stream,
-    display,
     displayer,
     expand,
     workers,
@@ -36,6 +34,7 @@ from llmd_compile.yamlio import dump
 
 if TYPE_CHECKING:
     from multiprocessing.pool import Pool
+
 
 # Heavy modules (pydantic models, emitters, checks) are imported inside the functions that need them, so a run
 # whose stacks are all unchanged (pre-commit, --check) answers from the cache without loading them.
@@ -217,6 +216,7 @@ def _compile(paths: list[Path], out: Path, check: bool, show_diff: bool, strict:
         _warn([], replayed, order, out)
         for name in known.values():
             click.echo(f"{name}: up to date")
+        _summary(len(known), 0, check)
         return
     for name in known.values():
         click.echo(f"{name}: up to date")
@@ -232,7 +232,7 @@ def _compile(paths: list[Path], out: Path, check: bool, show_diff: bool, strict:
             _fail(SpecError(claims), out)
         _warn(compiled, replayed, order, out)
         with outdir.reading(out):
-            _check(out, compiled, show_diff, memo, tool)
+            _check(out, compiled, show_diff, memo, tool, len(known))
         return
     items: Iterable[Compiled]
     if out.is_dir() and not out.is_symlink():
@@ -288,6 +288,7 @@ def _compile(paths: list[Path], out: Path, check: bool, show_diff: bool, strict:
     except OSError as exc:
         click.echo(f"error: cannot write {exc.filename or out}: {exc.strerror or exc}", err=True)
         sys.exit(2)
+    _summary(len(written) + len(known), sum(1 for files in written.values() if files), False)
     if (created or any(written.values())) and fail_on_change:
         click.echo("out/ changed: review and stage it, then commit again", err=True)
         sys.exit(1)
@@ -347,8 +348,16 @@ def _remember(memo: cache.Memo, tool: str, out: Path, item: Compiled, written: o
                      written, item.source, item.diagnostics)
 
 
-def _check(out: Path, compiled: list[Compiled], show_diff: bool, memo: cache.Memo, tool: str) -> None:
+def _summary(total: int, moved: int, check: bool) -> None:
+    """One line after a run over several stacks (the per-stack lines above it may be hundreds)."""
+    if total > 1:
+        click.echo(f"{total} stacks: {moved} {'out of date' if check else 'changed'}, {total - moved} up to date")
+
+
+def _check(out: Path, compiled: list[Compiled], show_diff: bool, memo: cache.Memo, tool: str,
+           known: int = 0) -> None:
     dirty = False
+    stale = 0
     for item in compiled:
         stack_dir = out / item.name
         if show_diff:
@@ -362,130 +371,17 @@ def _check(out: Path, compiled: list[Compiled], show_diff: bool, memo: cache.Mem
             for rel in rels:
                 click.echo(f"{out.as_posix()}/{item.name}/{rel}: {kind} (from {item.source})")
         dirty = dirty or bool(drift)
+        stale += bool(drift)
         if not drift:
             click.echo(f"{item.name}: up to date")
             _remember(memo, tool, out, item)
     if not show_diff and out.is_dir():
         cache.save(out, memo)
+    if not show_diff:
+        _summary(len(compiled) + known, stale, True)
     if dirty and not show_diff:
         click.echo("out of date: run llmd-compile on these specs and commit the result", err=True)
     sys.exit(1 if dirty else 0)
-
-
-@main.command("lint")
-@click.argument("specs", nargs=-1, required=True)
-@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]), default="text",
-              show_default=True, help="text: one line each (colour on a terminal, NO_COLOR respected); json: one "
-              "object per diagnostic; sarif: SARIF 2.1.0 for code scanning; github: workflow annotations.")
-@click.option("--quiet", "-q", is_flag=True, help="Errors and warnings only: no notes, no summary.")
-def lint_command(specs: tuple[str, ...], strict: bool, fmt: str, quiet: bool) -> None:
-    """Run every check on SPEC files and print all diagnostics (info included); write nothing.
-
-    Exit 2 if any error (a spec that does not load counts as one), else 0."""
-    from llmd_compile import report
-
-    found: list[Diagnostic] = []
-    paths = _expand(specs, Path("out"), say=fmt in ("text", "github") and not quiet)
-    for path in paths:
-        source = display(path, Path("out"))
-        try:
-            if kind_of(path) == "Fleet":  # a fleet has no checks of its own: it must load
-                from llmd_compile.spec.fleet import load_fleet
-
-                load_fleet(path, source)
-            else:
-                found.extend(analyse(path, source, strict)[3])
-        except SpecError as exc:
-            found.extend(report.from_problem(p) for p in exc.problems)
-    found = list(dict.fromkeys(found))  # a base's finding, once for all the stacks that extend it
-    shown = [d for d in found if not (quiet and d.severity == "info")]
-    if fmt == "json":
-        click.echo(report.as_json(shown), nl=False)
-    elif fmt == "sarif":
-        from llmd_compile import check
-
-        rules = {code: (r.title, r.hint, r.severity) for code, r in check.rules().items()}
-        click.echo(report.as_sarif(shown, rules), nl=False)
-    else:
-        for d in shown:
-            err = fmt == "text" and d.severity != "info"
-            colour = fmt == "text" and _colour(sys.stderr if err else sys.stdout)
-            click.echo(report.as_github(d) if fmt == "github" else report.text(d, colour), err=err)
-        if not quiet:
-            click.echo(report.summary(found, len(paths)))
-    sys.exit(2 if any(d.severity == "error" for d in found) else 0)
-
-
-def _colour(stream: object) -> bool:
-    """Colour only on a terminal, and never with NO_COLOR set (https://no-color.org)."""
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
-
-
-@main.command("explain")
-@click.argument("spec", type=click.Path(dir_okay=False))
-@click.argument("field")
-def explain_command(spec: str, field: str) -> None:
-    """Print FIELD's final value in SPEC and the file and line it came from (bases included)."""
-    from llmd_compile.spec.explain import explain
-    from llmd_compile.spec.load import load_marked
-
-    path = Path(spec)
-    source = display(path, Path("out"))
-    try:
-        loaded = load_marked(path, source)
-    except SpecError as exc:
-        _fail(exc)
-        return
-    try:
-        click.echo(explain(loaded, source, field))
-    except KeyError:
-        click.echo(f"error: {source} has no field {field!r}", err=True)
-        sys.exit(2)
-
-
-@main.command("init")
-@click.argument("path", default="specs/stack.yaml", type=click.Path(dir_okay=False))
-@click.option("--accelerator", "vendor", default="nvidia", show_default=True, metavar="VENDOR",
-              help="nvidia, amd, google, intel, intel-gaudi, cpu or simulated.")
-@click.option("--gateway", "provider", default="istio", show_default=True, metavar="PROVIDER",
-              help="istio, kgateway, agentgateway, gke, or none (picker only).")
-@click.option("--name", default="my-stack", show_default=True, help="metadata.name: the stack's name.")
-@click.option("--release", "preset", default=None, help="Release preset (default: the newest).")
-def init_command(path: str, vendor: str, provider: str, name: str, preset: str | None) -> None:
-    """Write a commented starter spec for the newest release preset to PATH (never over an existing file)."""
-    from llmd_compile import starter
-    from llmd_compile.catalog.releases import newest
-
-    known = starter.presets()
-    preset = preset or newest(known)
-    vendors, providers = starter.choices()
-    wrong = [(flag, value, allowed) for flag, value, allowed in (
-        ("--release", preset, known), ("--accelerator", vendor, starter.vendors(preset) if preset in known else []),
-        ("--gateway", provider, providers)) if value not in allowed]
-    for flag, value, allowed in wrong:
-        why = f" (release {preset} ships no model-server image for it)" if flag == "--accelerator" and \
-            value in vendors else ""
-        click.echo(f"error: {flag}: {value!r} is not one of {', '.join(allowed)}{why}", err=True)
-    if wrong:
-        sys.exit(2)
-    target = Path(path)
-    schema = Path("schema") / "stack.schema.json"
-    text = starter.render(starter.Starter(preset, vendor, provider, name, name,
-                                          Path(os.path.relpath(schema.resolve(), target.resolve().parent)).as_posix()))
-    if target.exists() or target.is_symlink():
-        click.echo(f"error: {path} exists; llmd-compile init never overwrites a file (name another PATH)", err=True)
-        sys.exit(2)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _create_once(target, text)
-    click.echo(f"wrote {path} (release {preset}, {vendor}, gateway {provider}); next: llmd-compile {path}")
-    if not schema.exists():
-        from llmd_compile.spec.models import Spec
-
-        schema.parent.mkdir(parents=True, exist_ok=True)
-        _create_once(schema, json.dumps(Spec.model_json_schema(), indent=2, sort_keys=True) + "\n")
-        click.echo(f"wrote {schema.as_posix()} (the JSON Schema its yaml-language-server modeline names)")
 
 
 @main.command("krm")
@@ -560,3 +456,13 @@ def _adopt_commands() -> None:
 
 
 _adopt_commands()
+
+
+def _first_hour_commands() -> None:
+    from llmd_compile.commands import explain_command, init_command, lint_command
+
+    for command in (lint_command, explain_command, init_command):
+        main.add_command(command)
+
+
+_first_hour_commands()

@@ -83,6 +83,12 @@ ROWS = [
         Step(("--out", "../out", "h100.yaml"), 2, err=("h100.yaml:31:13: decode.replicas: error LLMD301",),
              absent=("specs/h100.yaml",)),
     ), cwd="specs"),
+    Row("6 explain shows what the release preset sets", {"pd.yaml": (REPO / "specs" / "pd.yaml").read_text()}, (
+        Step(("explain", "pd.yaml", "scheduler.image"), 0,
+             out=('scheduler.image = "ghcr.io/llm-d/llm-d-inference-scheduler:v0.7.0"\n  from release preset v0.6',),
+             absent=("null",)),
+        Step(("explain", "pd.yaml", "charts.modelservice"), 0, out=('charts.modelservice = "v0.4.9"',)),
+    )),
     Row("names: a typo is not a spec path", {}, (
         Step(("lnt", "specs"), 2, err=("error: 'lnt': no such command or file; did you mean lint?",),
              absent=("cannot read",)),

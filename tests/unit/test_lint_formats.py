@@ -12,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from llmd_compile import report
-from llmd_compile.cli import _colour, main
+from llmd_compile.cli import main
+from llmd_compile.commands import _colour
 from llmd_compile.errors import Diagnostic
 
 REPO = Path(__file__).resolve().parents[2]
