@@ -28,7 +28,8 @@ def _deployment(stack: Stack, role: str) -> dict[str, Any]:
 
 
 def emit(stack: Stack) -> dict[str, str]:
-    files: dict[str, str] = {f"modelserver/base/{role}.yaml": yamlio.dump(_deployment(stack, role)) for role, _ in stack.roles}
+    files: dict[str, str] = {f"modelserver/base/{role}.yaml": yamlio.dump(_deployment(stack, role))
+                             for role, _ in stack.roles}
     files["modelserver/base/kustomization.yaml"] = yamlio.dump({
         "apiVersion": KUSTOMIZE_API, "kind": "Kustomization", "namePrefix": f"{stack.names.ms_fullname}-",
         "resources": sorted(f"{role}.yaml" for role, _ in stack.roles)})
