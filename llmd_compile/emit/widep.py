@@ -32,7 +32,11 @@ def model_arg(stack: Stack) -> str:
     return f"/model-cache/{model_dir(stack)}" if stack.spec.model.cache.pvc else stack.spec.model.name
 
 
-def launch(stack: Stack, role: Workload, port: int, args: list[str]) -> dict[str, Any]:
+HYBRID_LB = ("--data-parallel-hybrid-lb",)  # one port per pod, vLLM balances over its local ranks
+
+
+def launch(stack: Stack, role: Workload, port: int, args: list[str],
+           balance: tuple[str, ...] = HYBRID_LB) -> dict[str, Any]:
     """The container's command and its one script argument."""
     p = role.parallelism
     lines = [
@@ -46,7 +50,7 @@ def launch(stack: Stack, role: Workload, port: int, args: list[str]) -> dict[str
         "--data-parallel-address ${LWS_LEADER_ADDRESS}",
         f"--data-parallel-rpc-port {DP_RPC_PORT}",
         "--data-parallel-start-rank $START_RANK",
-        "--data-parallel-hybrid-lb",
+        *balance,
     ]
     if p.expert:
         lines.append("--enable-expert-parallel")

@@ -91,7 +91,8 @@ def helm_era_events(stack: Stack, args: list[str]) -> tuple[list[str], list[dict
 
 
 def pod(stack: Stack, name: str, role: Workload, port: int, *, port_name: str = PORT_NAME,
-        container_name: str = CONTAINER, events: KvEvents = helm_era_events) -> Pod:
+        container_name: str = CONTAINER, events: KvEvents = helm_era_events,
+        balance: tuple[str, ...] = widep.HYBRID_LB) -> Pod:
     """The role's pod with vLLM on `port` (named `port_name`)."""
     spec = stack.spec
     simulated = spec.accelerator.vendor == "simulated"
@@ -126,7 +127,7 @@ def pod(stack: Stack, name: str, role: Workload, port: int, *, port_name: str = 
         container["securityContext"] = context
     launch = stack.multinode and not simulated
     if launch:
-        script = widep.launch(stack, role, port, args)
+        script = widep.launch(stack, role, port, args, balance)
         rest = {k: v for k, v in container.items() if k not in ("name", "image", "args")}
         container = {"name": container_name, "image": role.image, **script, **rest}
     volumes = [{"name": "metrics-volume", "emptyDir": {}}, {"name": "torch-compile-cache", "emptyDir": {}}]
