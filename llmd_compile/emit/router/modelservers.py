@@ -16,8 +16,8 @@ import re
 from typing import Any
 
 from llmd_compile import yamlio
-from llmd_compile.emit import precise
-from llmd_compile.emit.kustomize import KUSTOMIZE_API, platforms
+from llmd_compile.emit import manifests, precise
+from llmd_compile.emit.kustomize import KUSTOMIZE_API, NON_ROOT_UID, Patch, platforms
 from llmd_compile.emit.router import podspec
 from llmd_compile.errors import Problem, SpecError
 from llmd_compile.resolve import SERVICE_PORT, Stack
@@ -144,6 +144,10 @@ def base_resources(stack: Stack) -> dict[str, dict[str, Any]]:
     if problems:
         raise SpecError(problems)
     docs: dict[str, dict[str, Any]] = {"serviceaccount.yaml": service_account(stack)}
+    claim, download = manifests.pvc(stack), manifests.model_download_job(stack)
+    if claim is not None and download is not None:  # the model cache and the Job that fills it once
+        docs["pvc.yaml"] = claim
+        docs["model-download-job.yaml"] = download
     for role_name, role in stack.roles:
         docs[f"{role_name}.yaml"] = workload(stack, role_name, role)
         if stack.spec.monitoring.podMonitor.enabled:
@@ -153,14 +157,36 @@ def base_resources(stack: Stack) -> dict[str, dict[str, Any]]:
     return docs
 
 
+def platform_patches(stack: Stack, platform: str) -> list[Patch]:
+    """As the Helm-era overlays (emit/kustomize.py): the platform's storage class on the model cache, and on
+    vanilla Kubernetes numeric UIDs for our Jobs (OpenShift's restricted-v2 assigns them)."""
+    settings = getattr(stack.spec.platforms, platform)
+    claim = stack.spec.model.cache.pvc
+    patches: list[Patch] = []
+    if claim is not None and settings.storageClassName:
+        patches.append(Patch("PersistentVolumeClaim", (("/spec/storageClassName", settings.storageClassName),),
+                             name=claim.name))
+    if claim is not None and platform == "kubernetes":
+        ops = tuple((f"/spec/template/spec/securityContext/{key}", NON_ROOT_UID)
+                    for key in ("runAsUser", "runAsGroup", "fsGroup"))
+        patches.append(Patch("Job", ops, label=("app.kubernetes.io/managed-by", "llmd-compile")))
+    return patches
+
+
 def overlay(stack: Stack, platform: str) -> dict[str, Any]:
-    return {
+    kustomization: dict[str, Any] = {
         "apiVersion": KUSTOMIZE_API,
         "kind": "Kustomization",
         "namespace": stack.names.namespace,
         "resources": ["../../base"],
         "components": [f"{USER_COMPONENTS}/{platform}"],
     }
+    patches = [{"target": p.target(), "patch": yamlio.dump([{"op": "add", "path": path, "value": value}
+                                                             for path, value in p.ops])}
+               for p in platform_patches(stack, platform)]
+    if patches:
+        kustomization["patches"] = patches
+    return kustomization
 
 
 def emit(stack: Stack) -> Files:

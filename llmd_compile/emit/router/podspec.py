@@ -73,7 +73,7 @@ def kv_events(stack: Stack, args: list[str]) -> tuple[list[str], list[dict[str, 
         ports.append({"containerPort": KV_REPLAY_PORT, "name": "kv-replay", "protocol": "TCP"})
     config["topic"] = f"kv@$(POD_IP):$(POD_PORT)@{stack.spec.model.served_name}"
     out += [vllm.KV_EVENTS_FLAG, vllm.compact_json(config)]
-    env = [{"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+    env: list[dict[str, Any]] = [{"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
            {"name": "POD_PORT", "value": str(SERVICE_PORT)}]
     return out, env, ports
 
@@ -96,7 +96,8 @@ def model_env(stack: Stack) -> list[dict[str, Any]]:
     if model.tokenSecret is not None:
         env.append({"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {
             "name": model.tokenSecret.name, "key": model.tokenSecret.key}}})
-    env.append({"name": "HF_HOME", "value": "/model-cache"})
+    if model.cache.pvc is None:  # vLLM downloads into the cache; from a PVC it reads a directory
+        env.append({"name": "HF_HOME", "value": "/model-cache"})
     return env
 
 
@@ -109,14 +110,14 @@ def model_volume(stack: Stack) -> dict[str, Any]:
 
 
 def image(stack: Stack, role: Workload) -> str:
+    """The role's image; the release preset's for the accelerator when the spec leaves it open."""
     preset = stack.router
-    written = getattr(role, "image", None)
-    if written:
-        return str(written)
+    if role.image or preset is None:
+        return role.image
     vendor = stack.spec.accelerator.vendor
     if stack.multinode and vendor == "nvidia" and preset.widep_image:
-        return str(preset.widep_image)
-    return str(preset.image_for(vendor))
+        return preset.widep_image
+    return preset.image_for(vendor) or role.image
 
 
 def _named_probes(container: dict[str, Any], port: str, role: Workload, launch: bool) -> None:
