@@ -151,6 +151,11 @@ def container(stack: Stack, pod: workloads.Pod) -> dict[str, Any]:
         out["args"] = list(src["args"])
     else:
         args = list(src["args"])
+        sizes = pod.workload.parallelism
+        # The chart's vllmServe adds these from parallelism; here the container says them itself.
+        for flag, value in (("--tensor-parallel-size", sizes.tensor), ("--data-parallel-size", sizes.data)):
+            if (flag == "--tensor-parallel-size" or value > 1) and not vllm.has_flag(args, flag):
+                args.append(f"{flag}={value}")
         if pod.port != SERVICE_PORT and not vllm.has_flag(args, "--port"):
             args.append(f"--port={pod.port}")
         out.update(command=["vllm", "serve"], args=_model_args(stack, args) + args)
