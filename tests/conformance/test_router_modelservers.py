@@ -77,7 +77,8 @@ def _pods(docs: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
         if d["kind"] == "Deployment":
             out.append((f"Deployment/{d['metadata']['name']}", d["spec"]["template"]))
         elif d["kind"] == "LeaderWorkerSet":
-            out.append((f"LeaderWorkerSet/{d['metadata']['name']}", d["spec"]["leaderWorkerTemplate"]["workerTemplate"]))
+            template = d["spec"]["leaderWorkerTemplate"]["workerTemplate"]
+            out.append((f"LeaderWorkerSet/{d['metadata']['name']}", template))
     return out
 
 
