@@ -171,6 +171,9 @@ def _from_intent(stack: Stack) -> dict[str, Any]:
                 "schedulingProfiles": [{"name": PROFILE, "plugins": [*refs, {"pluginRef": picker_type}]}]}
     if problems:
         raise SpecError(problems)
+    layer = precise.data_layer(stack)
+    if layer is not None:
+        body["dataLayer"] = layer
     return {"apiVersion": api_versions(picker)[0], "kind": CONFIG_KIND, **body}
 
 

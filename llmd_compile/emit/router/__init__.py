@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
 from llmd_compile.emit import epp
-from llmd_compile.emit.router import gateway, modelservers, values
+from llmd_compile.emit.router import gateway, gitops, modelservers, readme, values
 from llmd_compile.resolve import Stack
 
 EMITTERS: Mapping[str, Callable[[Stack], dict[str, str]]] = MappingProxyType({
@@ -17,4 +17,6 @@ EMITTERS: Mapping[str, Callable[[Stack], dict[str, str]]] = MappingProxyType({
     "router": values.emit,
     "gateway": gateway.emit,
     "modelservers": modelservers.emit,
+    "gitops": gitops.emit,
+    "readme": readme.emit,
 })
