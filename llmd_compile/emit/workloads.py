@@ -6,7 +6,6 @@ values in the Helm era, Deployments/LeaderWorkerSets for the router shape).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,9 +25,6 @@ ACCELERATOR_RESOURCE = {
 TPU_ACCELERATOR = {"TPU-v5e": "tpu-v5-lite-podslice", "TPU-v5p": "tpu-v5p-slice", "TPU-v6e": "tpu-v6e-slice"}
 CONTAINER = "vllm"
 PORT_NAME = "metrics"
-
-# (args so far) -> (args, env, ports): how vLLM publishes KV-cache events to the pinned picker.
-KvEvents = Callable[[Stack, list[str]], tuple[list[str], list[dict[str, Any]], list[dict[str, Any]]]]
 
 
 @dataclass(frozen=True)
@@ -85,14 +81,8 @@ def node_selector(stack: Stack) -> dict[str, str]:
     return selector
 
 
-def helm_era_events(stack: Stack, args: list[str]) -> tuple[list[str], list[dict[str, Any]], list[dict[str, Any]]]:
-    """KV events as the inference-scheduler pickers index them (emit/precise.py)."""
-    return precise.vllm_args(stack, args), precise.vllm_env(stack), precise.vllm_ports(stack)
-
-
 def pod(stack: Stack, name: str, role: Workload, port: int, *, port_name: str = PORT_NAME,
-        container_name: str = CONTAINER, events: KvEvents = helm_era_events,
-        balance: tuple[str, ...] = widep.HYBRID_LB) -> Pod:
+        container_name: str = CONTAINER, balance: tuple[str, ...] = widep.HYBRID_LB) -> Pod:
     """The role's pod with vLLM on `port` (named `port_name`)."""
     spec = stack.spec
     simulated = spec.accelerator.vendor == "simulated"
@@ -103,10 +93,10 @@ def pod(stack: Stack, name: str, role: Workload, port: int, *, port_name: str = 
         args = disagg.kv_args(stack, args)
         env += disagg.kv_env(stack)
         ports += disagg.kv_ports(stack)
-    if precise.enabled(stack):
-        args, more_env, more_ports = events(stack, args)
-        env += more_env
-        ports += more_ports
+    if precise.enabled(stack):  # KV events as the pinned picker indexes them
+        args = precise.vllm_args(stack, args)
+        env += precise.vllm_env(stack)
+        ports += precise.vllm_ports(stack)
     env += [{"name": k, "value": v} for k, v in sorted(role.env.items())]
     container: dict[str, Any] = {
         "name": container_name,

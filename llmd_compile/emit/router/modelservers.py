@@ -108,16 +108,12 @@ def render_service(stack: Stack) -> dict[str, Any]:
     """What the picker's token-producer calls to tokenize (`http://<name>-render:8000`): the decode pods' own
     /v1/*/render endpoints (LD@e3dbeca1 precise-prefix-cache-routing/render/service.yaml)."""
     return {"apiVersion": "v1", "kind": "Service", "metadata": {
-        "name": name(stack, "render"),
+        "name": f"{stack.names.ms_fullname}-{precise.RENDER_SERVICE}",  # precise.render_url's host
         "labels": {"app.kubernetes.io/component": RENDER_COMPONENT, GUIDE: stack.spec.metadata.name},
     }, "spec": {
         "selector": {GUIDE: stack.spec.metadata.name, ROLE: "decode"},
         "ports": [{"name": "render-http", "port": SERVICE_PORT, "targetPort": podspec.PORT_NAME, "protocol": "TCP"}],
     }}
-
-
-def render_url(stack: Stack) -> str:
-    return f"http://{name(stack, 'render')}:{SERVICE_PORT}"
 
 
 def pod_monitor(stack: Stack, role_name: str, role: Workload) -> dict[str, Any]:

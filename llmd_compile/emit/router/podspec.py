@@ -1,8 +1,7 @@
 """The model-server pod of one role, shaped as the llm-d v0.8/v0.9 guides write it (LD@3fa7bfc5, LD@e3dbeca1
 guides/recipes/modelserver/base/single-host/{default,pd/base,pd/vllm}, wide-ep-lws/modelserver/gpu/vllm/base):
 container `modelserver` with port `modelserver`, probes on that port, the routing proxy as a native sidecar in front
-of P/D decode pods, vLLM's KV events bound per pod for the router's precise prefix-cache producer, and the wide-EP
-launch with one port per data-parallel rank behind the vLLM DP supervisor.
+of P/D decode pods, and the wide-EP launch with one port per data-parallel rank behind the vLLM DP supervisor.
 
 The pod's intent comes from emit/workloads.py, as for the Helm-era chart; only the shape is this module's.
 """
@@ -13,7 +12,7 @@ import re
 from typing import Any
 
 from llmd_compile.catalog import vllm
-from llmd_compile.emit import precise, workloads
+from llmd_compile.emit import workloads
 from llmd_compile.resolve import SERVICE_PORT, Stack
 from llmd_compile.spec.models import Workload
 
@@ -21,12 +20,6 @@ CONTAINER = "modelserver"
 PORT_NAME = "modelserver"
 SIDECAR = "routing-proxy"
 SUPERVISOR = "supervisor"
-# vLLM binds its KV-event publisher (and, from router v0.10.0, the replay socket) on every pod; the picker's
-# precise-prefix-cache-producer discovers the pods and dials these ports (podDiscoveryConfig socketPort /
-# replaySocketPort; LD@e3dbeca1 precise-prefix-cache-routing modelserver/gpu/vllm/base/patch-vllm.yaml).
-KV_EVENTS_PORT = 5556
-KV_REPLAY_PORT = 5559
-REPLAY_FROM = (0, 10, 0)  # router v0.10.0 (llm-d v0.9): replay_endpoint; LD@3fa7bfc5 (router v0.9.0) has none
 # The sidecar's flag naming vLLM's port: --vllm-port up to router v0.9.x, --model-server-port from v0.10.0 (the old
 # name a deprecated alias there, ROUTER@v0.10.0 pkg/sidecar/proxy/options.go, CURRENT §6).
 MODEL_SERVER_PORT_FROM = (0, 10, 0)
@@ -48,34 +41,6 @@ def tag(stack: Stack) -> tuple[int, int, int]:
 def vllm_port(stack: Stack, name: str) -> int:
     """Where vLLM listens: behind the routing proxy on P/D decode pods (8200), else the pool's port."""
     return stack.vllm_port if name == "decode" and stack.sidecar else SERVICE_PORT
-
-
-def kv_events_port(stack: Stack) -> int:
-    events = stack.spec.scheduler.precisePrefixCache.kvEvents
-    return events.port if "port" in events.model_fields_set else KV_EVENTS_PORT
-
-
-def replay(stack: Stack) -> bool:
-    return tag(stack) >= REPLAY_FROM
-
-
-def kv_events(stack: Stack, args: list[str]) -> tuple[list[str], list[dict[str, Any]], list[dict[str, Any]]]:
-    """vLLM binds its publisher per pod; the topic names the pod as the pool targets it (IP and pool port)."""
-    tuning = stack.spec.scheduler.precisePrefixCache
-    out = list(args)
-    if not vllm.has_flag(args, vllm.BLOCK_SIZE_FLAG):  # LLMD116 compares a --block-size the user wrote
-        out.append(f"{vllm.BLOCK_SIZE_FLAG}={tuning.blockSize}")
-    port = kv_events_port(stack)
-    config: dict[str, Any] = {"enable_kv_cache_events": True, "publisher": "zmq", "endpoint": f"tcp://*:{port}"}
-    ports = [{"containerPort": port, "name": "kv-events", "protocol": "TCP"}]
-    if replay(stack):
-        config["replay_endpoint"] = f"tcp://*:{KV_REPLAY_PORT}"
-        ports.append({"containerPort": KV_REPLAY_PORT, "name": "kv-replay", "protocol": "TCP"})
-    config["topic"] = f"kv@$(POD_IP):$(POD_PORT)@{stack.spec.model.served_name}"
-    out += [vllm.KV_EVENTS_FLAG, vllm.compact_json(config)]
-    env: list[dict[str, Any]] = [{"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
-           {"name": "POD_PORT", "value": str(SERVICE_PORT)}]
-    return out, env, ports
 
 
 def _model_args(stack: Stack, args: list[str]) -> list[str]:
@@ -151,6 +116,11 @@ def container(stack: Stack, pod: workloads.Pod) -> dict[str, Any]:
         out["args"] = list(src["args"])
     else:
         args = list(src["args"])
+        sizes = pod.workload.parallelism
+        # The chart's vllmServe adds these from parallelism; here the container says them itself.
+        for flag, value in (("--tensor-parallel-size", sizes.tensor), ("--data-parallel-size", sizes.data)):
+            if (flag == "--tensor-parallel-size" or value > 1) and not vllm.has_flag(args, flag):
+                args.append(f"{flag}={value}")
         if pod.port != SERVICE_PORT and not vllm.has_flag(args, "--port"):
             args.append(f"--port={pod.port}")
         out.update(command=["vllm", "serve"], args=_model_args(stack, args) + args)
@@ -185,9 +155,7 @@ def pod(stack: Stack, name: str, role: Workload) -> workloads.Pod:
     port = vllm_port(stack, name)
     balance = ("--data-parallel-multi-port-external-lb",
                f"--data-parallel-supervisor-port {supervisor_port(stack, role, port)}")
-    events = kv_events if precise.enabled(stack) else workloads.helm_era_events
-    return workloads.pod(stack, name, role, port, port_name=PORT_NAME, container_name=CONTAINER, events=events,
-                         balance=balance)
+    return workloads.pod(stack, name, role, port, port_name=PORT_NAME, container_name=CONTAINER, balance=balance)
 
 
 # --- wide-EP: one port per data-parallel rank, the DP supervisor beside them ----------------------------------------
