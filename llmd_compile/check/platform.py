@@ -39,6 +39,10 @@ def kgateway_renamed(a: Artifacts) -> Iterator[Finding]:
     if a.stack.spec.gateway.provider == "kgateway" and infra is not None and infra.has_provider:
         yield Finding("gateway.provider", f"llm-d-infra {infra.version} renders agentgateway for the "
                                           "kgateway provider (kgateway is deprecated in llm-d)")
+    if a.stack.spec.gateway.provider == "kgateway" and a.is_router:
+        cls = dig(a.doc("gateway/gateway.yaml"), "spec", "gatewayClassName")
+        yield Finding("gateway.provider", f"the kgateway recipe renders gatewayClassName {cls!r} (kgateway is "
+                                          "deprecated in llm-d; its recipe is kept for migration only)")
 
 
 def writable_cache(a: Artifacts) -> Iterator[Finding]:
