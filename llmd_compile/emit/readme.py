@@ -9,6 +9,12 @@ from llmd_compile.emit.kustomize import base_resources, platforms
 from llmd_compile.resolve import SERVICE_PORT, Stack
 
 
+def run_from(name: str) -> str:
+    """Where a stack README's commands run and what they need (every install shape says it the same way)."""
+    return (f"Run the commands below from this stack's directory (the one holding this README: `out/{name}/` unless "
+            "compiled with `--out`). Tools: `kubectl` (with its built-in kustomize), `helm` and `helmfile`.")
+
+
 def _scorers(stack: Stack) -> list[str]:
     config = epp.endpoint_picker_config(stack)
     weights = {ref["pluginRef"]: ref.get("weight") for ref in config["schedulingProfiles"][0]["plugins"]}
@@ -130,8 +136,7 @@ def render(stack: Stack) -> str:
     gateway = _gateway(stack)
     base = _base_words(stack)
     lines += [
-        f"Run the commands below from this stack's directory (the one holding this README: `out/{spec.metadata.name}/`"
-        " unless compiled with `--out`). Tools: `kubectl` (with its built-in kustomize), `helm` and `helmfile`.",
+        run_from(spec.metadata.name),
         "",
         *(["With Argo CD: `kubectl apply -f argocd/projects.yaml -f argocd/repositories.yaml "
            "-f argocd/<platform>.yaml`. Without it:"] if spec.gitops.argocd is not None else ["Deploy:"]),

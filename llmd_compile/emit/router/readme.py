@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from llmd_compile.catalog import providers, router
 from llmd_compile.emit import epp, precise
+from llmd_compile.emit.readme import run_from
 from llmd_compile.emit.router import gateway, gitops, values
 from llmd_compile.resolve import EPP_GRPC_PORT, SERVICE_PORT, Stack
 
@@ -73,7 +74,7 @@ def emit(stack: Stack) -> dict[str, str]:
     if stack.sidecar:
         lines.append(f"| routing proxy | `{stack.sidecar_image}` on decode pods (8000 -> vLLM {stack.vllm_port}) |")
     lines += ["", "## Topology", "", *_topology(stack), "", "## Prerequisites", "", *_prerequisites(stack), "",
-              "## Install", "", "```bash", f"kubectl create namespace {ns}"]
+              "## Install", "", run_from(spec.metadata.name), "", "```bash", f"kubectl create namespace {ns}"]
     if secret is not None:
         lines.append(f"kubectl create secret generic {secret.name} --from-literal={secret.key}=$HF_TOKEN -n {ns}")
     lines.append("kubectl apply -k prereqs/crds")
