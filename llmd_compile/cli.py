@@ -265,7 +265,7 @@ def _compile(paths: list[Path], out: Path, check: bool, show_diff: bool, strict:
         _warn(list(by_name.values()), replayed, order, out)
         for stub in _scaffold_components(out, list(by_name.values())):
             created.append(stub)
-            click.echo(f"created user component {stub} (yours from now on)")
+            click.echo(f"created user component {os.path.relpath(stub)} (yours from now on)")
         ignore = out / ".gitignore"
         if not ignore.exists() and not ignore.is_symlink() and out.is_dir():
             _create_once(ignore, _GITIGNORE)
