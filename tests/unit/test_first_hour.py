@@ -89,6 +89,12 @@ ROWS = [
              absent=("null",)),
         Step(("explain", "pd.yaml", "charts.modelservice"), 0, out=('charts.modelservice = "v0.4.9"',)),
     )),
+    Row("6 a KRM function config is also a compile input", {
+        "fn.yaml": SEED.replace("  namespace: llm-d-inference-scheduling\n", "  namespace: llm-d-inference-scheduling\n"
+                                "  annotations:\n    llmd-compile.io/platform: kubernetes\n"
+                                "    config.kubernetes.io/local-config: 'true'\n", 1)}, (
+        Step(("fn.yaml",), 0, out=("inference-scheduling: ",)), Step(("--check", "fn.yaml"), 0),
+    )),
     Row("names: a typo is not a spec path", {}, (
         Step(("lnt", "specs"), 2, err=("error: 'lnt': no such command or file; did you mean lint?",),
              absent=("cannot read",)),
