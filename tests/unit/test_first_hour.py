@@ -7,6 +7,9 @@ test_cache_verdicts, test_init, test_lint_formats, test_messages).
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +17,9 @@ import pytest
 from click.testing import CliRunner
 
 from llmd_compile.cli import main
+
+_EXE = Path(sys.executable).with_name("llmd-compile")
+CLI = [str(_EXE)] if _EXE.is_file() else [sys.executable, "-m", "llmd_compile"]
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = (REPO / "specs" / "h100.yaml").read_text(encoding="utf-8")
@@ -110,15 +116,23 @@ def _run(args: tuple[str, ...]) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+def _process(args: tuple[str, ...], cwd: Path) -> tuple[int, str, str]:
+    """The installed console script in a child process: what a user's shell runs."""
+    proc = subprocess.run([*CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False,
+                          env={**os.environ, "NO_COLOR": "1"})
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.mark.parametrize("entry", ["in-process", "console script"])
 @pytest.mark.parametrize("row", ROWS, ids=[r.id for r in ROWS])
-def test_first_hour(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, row: Row) -> None:
+def test_first_hour(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, row: Row, entry: str) -> None:
     monkeypatch.chdir(tmp_path)
     for rel, text in row.files.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(text, encoding="utf-8")
     monkeypatch.chdir(tmp_path / row.cwd)
     for i, step in enumerate(row.steps):
-        code, out, err = _run(step.args)
+        code, out, err = _run(step.args) if entry == "in-process" else _process(step.args, tmp_path / row.cwd)
         shown = f"{' '.join(step.args)}\n--- stdout\n{out}--- stderr\n{err}"
         assert code == step.code, shown
         assert all(text in out for text in step.out), shown
