@@ -120,7 +120,7 @@ class _DefaultToCompile(click.Group):
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
             first = args[0]
-            if not first.startswith("-") and not os.path.lexists(first):
+            if not first.startswith("-") and not os.path.lexists(first) and not set("./") & set(first):
                 import difflib
 
                 close = difflib.get_close_matches(first, list(self.commands), n=1, cutoff=0.6)
