@@ -104,7 +104,7 @@ def _fail(exc: SpecError, out: Path | None = None) -> None:
         click.echo(str(replace(problem, path=here(problem.path))), err=True)
     count = len(exc.problems)
     # A spec with a problem outside the checks (schema, versions) stops before them: say that more may follow.
-    stopped = any(not _DIAGNOSTIC.match(p.message) for p in exc.problems)
+    stopped = any(p.line and not _DIAGNOSTIC.match(p.message) for p in exc.problems)
     more = "; the checks over the compiled stack (LLMD codes) run once these are fixed" if stopped else ""
     click.echo(f"error: {count} problem{'s' if count != 1 else ''}; nothing was written{more}", err=True)
     sys.exit(2)
