@@ -315,7 +315,11 @@ def _claimed(out: Path, item: Compiled) -> Problem | None:
 def _warn(compiled: list[Compiled], replayed: dict[Path, tuple[Diagnostic, ...]], order: dict[Path, int],
           out: Path | None = None) -> None:
     """Every stack's warnings in path order, whether it was compiled now or answered from the cache."""
+    from llmd_compile import report
+    from llmd_compile.commands import _colour
+
     here = _here(out)
+    colour = _colour(sys.stderr)
     found = dict(replayed)
     found.update((item.spec_path, item.diagnostics) for item in compiled if item.spec_path is not None)
     said: set[Diagnostic] = set()  # a base's finding, once for all the stacks that extend it
@@ -323,7 +327,7 @@ def _warn(compiled: list[Compiled], replayed: dict[Path, tuple[Diagnostic, ...]]
         for d in found[path]:
             if d.severity == "warning" and d not in said:
                 said.add(d)
-                click.echo(str(replace(d, path=here(d.path))), err=True)
+                click.echo(report.text(replace(d, path=here(d.path)), colour), err=True)
 
 
 def _create_once(target: Path, text: str) -> None:
