@@ -161,11 +161,16 @@ def compile_command(specs: tuple[str, ...], out_dir: str, check: bool, show_diff
     with contextlib.ExitStack() as stack:
         _compile(paths, out, check, show_diff, strict, fail_on_change,
                  lambda stale, checked: stack.enter_context(workers(jobs, stale, checked)))
-    if render_too and not (check or show_diff):
+    if render_too and charts_dir is not None:
         from llmd_compile import render  # the Helm SDK is needed only here
 
         try:
-            for line in render.run(out, paths, None if charts_dir is None else Path(charts_dir)):
+            if check or show_diff:
+                stale = render.stale(out, paths, Path(charts_dir))
+                for rel in stale:
+                    click.echo(f"stale rendered file: {rel}")
+                sys.exit(1 if stale else 0)
+            for line in render.run(out, paths, Path(charts_dir)):
                 click.echo(line)
         except SpecError as exc:
             _fail(exc)

@@ -187,6 +187,19 @@ def write(stack_dir: Path, files: dict[str, str]) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def stale(out: Path, specs: list[Path], charts: Path) -> list[str]:
+    """`--check --render`: rendered files that are missing, differ or are extra (paths under out/)."""
+    found = []
+    for stack_dir in stacks_of(out, specs):
+        want = render_stack(stack_dir, charts)
+        root = stack_dir / RENDERED
+        have = {p.relative_to(root).as_posix(): p for p in root.rglob("*") if p.is_file()} if root.is_dir() else {}
+        for rel in sorted(set(want) | set(have)):
+            if rel not in have or rel not in want or have[rel].read_text(encoding="utf-8") != want[rel]:
+                found.append(f"{stack_dir.name}/{RENDERED}/{rel}")
+    return found
+
+
 def run(out: Path, specs: list[Path], charts: Path | None) -> list[str]:
     """Render and write every stack of ``specs``; one summary line per stack."""
     if charts is None:

@@ -83,6 +83,20 @@ def test_render_is_byte_identical_across_runs(rendered_root: Path, tmp_path: Pat
     assert len(files_a) > 30
 
 
+def test_check_render_is_clean_then_finds_a_hand_edit(rendered_root: Path) -> None:
+    charts = str(helpers.charts_root())
+    assert _run(rendered_root, "--check", "--render", "--charts", charts).returncode == 0
+    target = next((rendered_root / "out" / STACK / "rendered" / "kubernetes").glob("service--*.yaml"))
+    original = target.read_text(encoding="utf-8")
+    target.write_text(original.replace("port: 9002", "port: 9003"), encoding="utf-8")
+    try:
+        proc = _run(rendered_root, "--check", "--render", "--charts", charts)
+        assert proc.returncode == 1
+        assert f"stale rendered file: {STACK}/rendered/kubernetes/{target.name}" in proc.stdout
+    finally:
+        target.write_text(original, encoding="utf-8")
+
+
 def test_render_without_charts_is_a_located_error(tmp_path: Path) -> None:
     proc = _run(tmp_path, "--render")
     assert proc.returncode == 2
