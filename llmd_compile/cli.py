@@ -326,7 +326,9 @@ def _check(out: Path, compiled: list[Compiled], show_diff: bool, memo: cache.Mem
 @main.command("lint")
 @click.argument("specs", nargs=-1, required=True)
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
-def lint_command(specs: tuple[str, ...], strict: bool) -> None:
+@click.option("--charts", "charts_dir", default=None, type=click.Path(file_okay=False, exists=True),
+              help="Also render the charts from DIR (<chart>/<version>/) and check what they create (LLMD44x).")
+def lint_command(specs: tuple[str, ...], strict: bool, charts_dir: str | None) -> None:
     """Run every check on SPEC files and print all diagnostics (info included); write nothing."""
 
     problems: list[Problem] = []
@@ -334,7 +336,7 @@ def lint_command(specs: tuple[str, ...], strict: bool) -> None:
     for path in _expand(specs, Path("out")):
         source = display(path, Path("out"))
         try:
-            diagnostics = analyse(path, source, strict)[3]
+            diagnostics = analyse(path, source, strict, None if charts_dir is None else Path(charts_dir))[3]
         except SpecError as exc:
             problems.extend(exc.problems)
             continue

@@ -64,10 +64,55 @@ def _objects(text: str) -> Iterator[dict[str, Any]]:
                 yield doc
 
 
-def chart_objects(stack_dir: Path, charts: Path) -> list[dict[str, Any]]:
-    """What `helm install` of each release in the stack's helmfile creates (hooks kept, tests and notes not)."""
-    helmfile = _yaml().load((stack_dir / "helmfile.yaml").read_text(encoding="utf-8")) or {}
+def _kube_split(text: str) -> list[str]:
+    """k8s.io/apimachinery YAMLReader: only a line that is `---` (blanks after it allowed) separates documents."""
+    docs: list[str] = []
+    cur: list[str] = []
+    for line in text.splitlines(keepends=True):
+        if line.rstrip() == "---":
+            docs.append("".join(cur))
+            cur = []
+        else:
+            cur.append(line)
+    return [d for d in [*docs, "".join(cur)] if d.strip()]
+
+
+def split_disagrees(text: str) -> bool:
+    """Helm and the Kubernetes YAML reader (kubectl, Argo CD) would read different objects from this text (blanks
+    before a `---`, which Helm's separator also eats, are no difference)."""
+    helm = [_norm(d) for d in (_loads(c) for c in _HELM_SEP.split(text) if c.strip()) if d]
+    kube = [_norm(d) for d in (_loads(c) for c in _kube_split(text)) if d]
+    return helm != kube
+
+
+def _norm(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _norm(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_norm(v) for v in node]
+    return node.rstrip() if isinstance(node, str) else node
+
+
+def _loads(chunk: str) -> Any:
+    y = _yaml()
+    y.allow_duplicate_keys = False
+    try:
+        return y.load(chunk)
+    except Exception:  # a glued separator: duplicate keys, which the Go decoder refuses too
+        return {"unreadable": chunk}
+
+
+def release_objects(files: dict[str, str], charts: Path, base: Path | None = None
+                    ) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+    """What `helm install` of each release in the helmfile creates (hooks kept, tests and notes not), from the
+    compiled files in memory (``base``: a stack directory to read them from instead), and the (chart, template)
+    pairs whose text Helm and the Kubernetes YAML reader split differently."""
+    def read(rel: str) -> str:
+        return (base / rel).read_text(encoding="utf-8") if base is not None else str(files[rel])
+
+    helmfile = _yaml().load(read("helmfile.yaml")) or {}
     found: list[dict[str, Any]] = []
+    disagreements: list[tuple[str, str]] = []
     for rel in helmfile.get("releases") or []:
         chart, version = str(rel["chart"]).rsplit("/", 1)[-1], str(rel["version"])
         chart_dir = charts / chart / version
@@ -75,17 +120,24 @@ def chart_objects(stack_dir: Path, charts: Path) -> list[dict[str, Any]]:
             raise _fail(chart_dir, f"chart {chart} {version} not found under --charts {charts}")
         values: dict[str, Any] = {}
         for rel_values in rel.get("values") or []:
-            values.update(_yaml().load((stack_dir / rel_values).read_text(encoding="utf-8")) or {})
-        files = _chart_files(chart_dir, values, rel["name"], rel["namespace"])
-        for template, text in sorted(files.items()):
+            values.update(_yaml().load(read(rel_values)) or {})
+        rendered = _chart_files(chart_dir, values, rel["name"], rel["namespace"])
+        for template, text in sorted(rendered.items()):
             if not template.endswith((".yaml", ".yml")) or "/templates/tests/" in template:
                 continue
+            if split_disagrees(text):
+                disagreements.append((chart, template))
             for doc in _objects(text):
                 meta = doc.setdefault("metadata", {})
                 if doc.get("kind") not in _CLUSTER_SCOPED:
                     meta.setdefault("namespace", rel["namespace"])
                 found.append(doc)
-    return found
+    return found, disagreements
+
+
+def chart_objects(stack_dir: Path, charts: Path) -> list[dict[str, Any]]:
+    """The chart objects of a compiled stack directory (see release_objects)."""
+    return release_objects({}, charts, base=stack_dir)[0]
 
 
 def overlay_objects(stack_dir: Path, platform: str) -> list[dict[str, Any]]:

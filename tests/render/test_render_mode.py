@@ -105,6 +105,14 @@ def test_render_without_charts_is_a_located_error(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
+def test_lint_with_charts_checks_the_rendered_releases_and_finds_nothing_in_specs() -> None:
+    specs = sorted(str(p.relative_to(REPO)) for p in (REPO / "specs").glob("*.yaml"))
+    proc = subprocess.run([*EXE, "lint", "--charts", str(helpers.charts_root()), *specs], cwd=REPO,
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "LLMD44" not in proc.stdout + proc.stderr
+
+
 def test_default_mode_never_loads_the_helm_sdk(tmp_path: Path) -> None:
     code = ("import sys; from llmd_compile.cli import main\n"
             f"try:\n    main([{SEED!r}, '--out', {str(tmp_path / 'out')!r}])\n"
