@@ -24,6 +24,7 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from llmd_compile import yamlio
+from llmd_compile.chartfetch import LOCK, Fetcher, chart_source, default_cache
 from llmd_compile.errors import SpecError
 from llmd_compile.headers import MANIFEST, header
 
@@ -102,7 +103,19 @@ def _loads(chunk: str) -> Any:
         return {"unreadable": chunk}
 
 
-def release_objects(files: dict[str, str], charts: Path, base: Path | None = None
+def _chart_path(charts: Path | Fetcher, release: dict[str, Any], repositories: dict[str, str]) -> Path:
+    """A local chart directory (`--charts DIR`, laid out <chart>/<version>/) or the fetched, digest-pinned archive."""
+    chart, version = str(release["chart"]).rsplit("/", 1)[-1], str(release["version"])
+    if isinstance(charts, Fetcher):
+        repository, name = chart_source(str(release["chart"]), repositories)
+        return charts.locate(repository, name, version)
+    chart_dir = charts / chart / version
+    if not (chart_dir / "Chart.yaml").is_file():
+        raise _fail(chart_dir, f"chart {chart} {version} not found under --charts {charts}")
+    return chart_dir
+
+
+def release_objects(files: dict[str, str], charts: Path | Fetcher, base: Path | None = None
                     ) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
     """What `helm install` of each release in the helmfile creates (hooks kept, tests and notes not), from the
     compiled files in memory (``base``: a stack directory to read them from instead), and the (chart, template)
@@ -113,11 +126,10 @@ def release_objects(files: dict[str, str], charts: Path, base: Path | None = Non
     helmfile = _yaml().load(read("helmfile.yaml")) or {}
     found: list[dict[str, Any]] = []
     disagreements: list[tuple[str, str]] = []
+    repositories = {str(r["name"]): str(r["url"]) for r in helmfile.get("repositories") or []}
     for rel in helmfile.get("releases") or []:
-        chart, version = str(rel["chart"]).rsplit("/", 1)[-1], str(rel["version"])
-        chart_dir = charts / chart / version
-        if not (chart_dir / "Chart.yaml").is_file():
-            raise _fail(chart_dir, f"chart {chart} {version} not found under --charts {charts}")
+        chart = str(rel["chart"]).rsplit("/", 1)[-1]
+        chart_dir = _chart_path(charts, rel, repositories)
         values: dict[str, Any] = {}
         for rel_values in rel.get("values") or []:
             values.update(_yaml().load(read(rel_values)) or {})
@@ -135,7 +147,7 @@ def release_objects(files: dict[str, str], charts: Path, base: Path | None = Non
     return found, disagreements
 
 
-def chart_objects(stack_dir: Path, charts: Path) -> list[dict[str, Any]]:
+def chart_objects(stack_dir: Path, charts: Path | Fetcher) -> list[dict[str, Any]]:
     """The chart objects of a compiled stack directory (see release_objects)."""
     return release_objects({}, charts, base=stack_dir)[0]
 
@@ -186,7 +198,7 @@ def _application(stack_dir: Path, platform: str, source: str) -> str | None:
     return str(yamlio.dump(_plain(app), header=header(source)))
 
 
-def render_stack(stack_dir: Path, charts: Path) -> dict[str, str]:
+def render_stack(stack_dir: Path, charts: Path | Fetcher) -> dict[str, str]:
     """{path under rendered/: text} for every platform overlay of the compiled stack."""
     source = _source(stack_dir)
     charted = chart_objects(stack_dir, charts)
@@ -239,7 +251,7 @@ def write(stack_dir: Path, files: dict[str, str]) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def stale(out: Path, specs: list[Path], charts: Path) -> list[str]:
+def stale(out: Path, specs: list[Path], charts: Path | Fetcher) -> list[str]:
     """`--check --render`: rendered files that are missing, differ or are extra (paths under out/)."""
     found = []
     for stack_dir in stacks_of(out, specs):
@@ -252,13 +264,23 @@ def stale(out: Path, specs: list[Path], charts: Path) -> list[str]:
     return found
 
 
-def run(out: Path, specs: list[Path], charts: Path | None) -> list[str]:
-    """Render and write every stack of ``specs``; one summary line per stack."""
-    if charts is None:
-        raise _fail("--charts", "--render fetches no charts yet: pass --charts DIR (layout <chart>/<version>/)")
+def source(specs: list[Path], charts: Path | None, cache: Path | None = None) -> Path | Fetcher:
+    """`--charts DIR`, or a Fetcher whose lock file sits beside the (first) spec: `<spec dir>/charts.lock.yaml`."""
+    if charts is not None:
+        return charts
+    first = specs[0] if specs else Path(".")
+    lock_dir = first if first.is_dir() else first.parent
+    return Fetcher(cache or default_cache(), lock_dir / LOCK)
+
+
+def run(out: Path, specs: list[Path], charts: Path | Fetcher) -> list[str]:
+    """Render and write every stack of ``specs``; one summary line per stack (the lock saved once all rendered)."""
     lines = []
     for stack_dir in stacks_of(out, specs):
         files = render_stack(stack_dir, charts)
         write(stack_dir, files)
         lines.append(f"{stack_dir.name}: rendered {len(files)} files")
+    if isinstance(charts, Fetcher):
+        charts.save()
+        lines.append(f"chart lock: {charts.lock_path}")
     return lines

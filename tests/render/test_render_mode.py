@@ -6,6 +6,7 @@ the Helm SDK."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -97,12 +98,17 @@ def test_check_render_is_clean_then_finds_a_hand_edit(rendered_root: Path) -> No
         target.write_text(original, encoding="utf-8")
 
 
-def test_render_without_charts_is_a_located_error(tmp_path: Path) -> None:
-    proc = _run(tmp_path, "--render")
-    assert proc.returncode == 2
-    assert "--charts" in proc.stderr
+def test_render_without_charts_and_without_network_is_a_located_error(tmp_path: Path) -> None:
+    (tmp_path / "specs").mkdir()
+    shutil.copy(REPO / SEED, tmp_path / SEED)
+    env = {**os.environ, "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
+           "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    proc = subprocess.run([*EXE, SEED, "--render"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "cannot fetch" in proc.stderr and "--charts" in proc.stderr
     assert "Traceback" not in proc.stderr
-    assert not (tmp_path / "out").exists()
+    assert not (tmp_path / "specs" / "charts.lock.yaml").exists()
 
 
 def test_lint_with_charts_checks_the_rendered_releases_and_finds_nothing_in_specs() -> None:
