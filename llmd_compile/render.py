@@ -233,6 +233,12 @@ def stacks_of(out: Path, specs: list[Path]) -> list[Path]:
     return found
 
 
+def _helm_era(stack_dir: Path) -> bool:
+    """The shape --render knows: releases in helmfile.yaml plus kustomize overlays (not the router shape's
+    gateway/ + modelserver/ trees, which another family emits)."""
+    return (stack_dir / "overlays").is_dir() and not any((stack_dir / "values").glob("router*.yaml"))
+
+
 def write(stack_dir: Path, files: dict[str, str]) -> None:
     """Replace ``rendered/`` whole: build it beside, then swap (a crash leaves the old or the new tree)."""
     target = stack_dir / RENDERED
@@ -254,7 +260,7 @@ def write(stack_dir: Path, files: dict[str, str]) -> None:
 def stale(out: Path, specs: list[Path], charts: Path | Fetcher) -> list[str]:
     """`--check --render`: rendered files that are missing, differ or are extra (paths under out/)."""
     found = []
-    for stack_dir in stacks_of(out, specs):
+    for stack_dir in filter(_helm_era, stacks_of(out, specs)):
         want = render_stack(stack_dir, charts)
         root = stack_dir / RENDERED
         have = {p.relative_to(root).as_posix(): p for p in root.rglob("*") if p.is_file()} if root.is_dir() else {}
@@ -277,6 +283,9 @@ def run(out: Path, specs: list[Path], charts: Path | Fetcher) -> list[str]:
     """Render and write every stack of ``specs``; one summary line per stack (the lock saved once all rendered)."""
     lines = []
     for stack_dir in stacks_of(out, specs):
+        if not _helm_era(stack_dir):
+            lines.append(f"{stack_dir.name}: not rendered (--render covers the Helm-era shape: helmfile + overlays/)")
+            continue
         files = render_stack(stack_dir, charts)
         write(stack_dir, files)
         lines.append(f"{stack_dir.name}: rendered {len(files)} files")
