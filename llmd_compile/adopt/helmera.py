@@ -76,6 +76,12 @@ def _image(node: Any) -> str | None:
     return None
 
 
+class Arg(tuple[str, "str | None"]):
+    """(flag, value) that remembers whether it was written `--flag=value`, so it is written back the same way."""
+
+    joined: bool = False
+
+
 def split_args(args: list[Any]) -> list[tuple[str, str | None]]:
     """argv -> [(flag, value)]: `--f v`, `--f=v` and bare `--f` (value None); a non-flag word is its own item."""
     items = [str(a) for a in args]
@@ -85,7 +91,9 @@ def split_args(args: list[Any]) -> list[tuple[str, str | None]]:
         item = items[i]
         if item.startswith("--") and "=" in item:
             flag, _, value = item.partition("=")
-            out.append((flag, value))
+            arg = Arg((flag, value))
+            arg.joined = True
+            out.append(arg)
         elif item.startswith("--") and i + 1 < len(items) and not items[i + 1].startswith("--"):
             out.append((item, items[i + 1]))
             i += 1
@@ -96,7 +104,16 @@ def split_args(args: list[Any]) -> list[tuple[str, str | None]]:
 
 
 def join_args(pairs: list[tuple[str, str | None]]) -> list[str]:
-    return [part for flag, value in pairs for part in ((flag,) if value is None else (flag, value))]
+    out: list[str] = []
+    for pair in pairs:
+        flag, value = pair
+        if value is None:
+            out.append(flag)
+        elif getattr(pair, "joined", False):
+            out.append(f"{flag}={value}")
+        else:
+            out += [flag, value]
+    return out
 
 
 def release_of(source: Source, picker_image: str | None, proxy_image: str | None, vllm_image: str | None,
@@ -151,7 +168,8 @@ def _role(source: Source, draft: Draft, role: str, values: dict[str, Any], pd: b
                    "with its flags")
     pairs = split_args(args)
     kept: list[tuple[str, str | None]] = []
-    for flag, value in pairs:
+    for pair in pairs:
+        flag, value = pair
         norm = flag.replace("_", "-")
         if norm == "--tensor-parallel-size" and value is not None:
             tensor = int(value)
@@ -161,7 +179,7 @@ def _role(source: Source, draft: Draft, role: str, values: dict[str, Any], pd: b
             raise SpecError([problem(where("args"), f"{role}.args", "wide expert parallelism is not imported yet: "
                                      "write parallelism.{data,dataLocal,expert} by hand")])
         else:
-            kept.append((flag, value))
+            kept.append(pair)
     if tensor and int(tensor) != 1:
         out["parallelism"] = {"tensor": int(tensor)}
     out["image"] = str(c.get("image"))
@@ -303,7 +321,7 @@ def settle_args(draft: Draft) -> None:
         if not values:
             continue
         if precise:
-            pairs = [(f, v) for f, v in split_args(values.get("args") or []) if f not in PRECISE_FLAGS]
+            pairs = [pair for pair in split_args(values.get("args") or []) if pair[0] not in PRECISE_FLAGS]
             values["args"] = join_args(pairs)
             for name in PRECISE_ENV & set(values.get("env") or {}):
                 del values["env"][name]

@@ -5,6 +5,7 @@ name, and environment values (`| toYaml | nindent N`). Any other template is a l
 from __future__ import annotations
 
 import io
+import os
 import itertools
 import re
 import shlex
@@ -51,7 +52,8 @@ def _guide_layout(path: Path, shown: str, env: str) -> Source:
                             "(helm get values RELEASE) one by one")
 
     def rel(p: Path) -> str:
-        return f"{shown.rstrip('/')}/{p.relative_to(path).as_posix()}"
+        inner = Path(os.path.normpath(p.relative_to(path))).as_posix()
+        return inner if shown.rstrip("/") in ("", ".") else f"{shown.rstrip('/')}/{inner}"
 
     source = Source(origin=f"the Helm-era guide directory {shown} ({env} environment)")
     envfile = path / ENV_FILES.format(env=env)
@@ -213,7 +215,7 @@ def from_helmfile(path: Path, shown: str, env: str, name: str | None, namespace:
     base = path.parent
     head = YAML(typ="safe").load(head_text) if head_text.strip() else {}
     template = _Template(shown, env, _environment(head, base, shown, env), {"name": name, "namespace": namespace})
-    first = head_text.count("\n") + 2 if sep else 1
+    first = head_text.count("\n") + 3 if sep else 1
     rendered = template.render(body, first)
     data, lines = read_text(("\n" * (first - 1)) + rendered, shown)
     releases = data.get("releases") if isinstance(data, dict) else None
