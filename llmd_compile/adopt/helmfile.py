@@ -5,8 +5,8 @@ name, and environment values (`| toYaml | nindent N`). Any other template is a l
 from __future__ import annotations
 
 import io
-import os
 import itertools
+import os
 import re
 import shlex
 from pathlib import Path

@@ -125,7 +125,7 @@ def _spec(path: Path) -> dict[str, object]:
 
 
 def test_import_guide_directory(guide: Path) -> None:
-    code, out, err = run("import", ".", "-o", "spec.yaml", "--accelerator", "H100")
+    code, _out, err = run("import", ".", "-o", "spec.yaml", "--accelerator", "H100")
     assert code == 0, err
     text = (guide / "spec.yaml").read_text(encoding="utf-8")
     assert text.startswith("# yaml-language-server: $schema=")
