@@ -253,3 +253,45 @@ def test_every_helm_era_snapshot_is_listed() -> None:
                     any(folder.rglob("*values*.yaml")):
                 found.add((ref, folder.name))
     assert found - listed == set()
+
+
+def _catalog_helmfile() -> str:
+    """The seed-era guide's helmfile.yaml.gotmpl as CATALOG §a.3 quotes it (the data has no copy of the file)."""
+    text = (o.shared() / "upstream" / "CATALOG.md").read_text(encoding="utf-8")
+    section = text[text.index("### a.3"):]
+    start = section.index("```yaml\n") + len("```yaml\n")
+    return section[start:section.index("```", start)]
+
+
+@pytest.mark.parametrize("env", ["istio", "kgateway"])
+def test_seed_helmfile_imports_as_its_directory(tmp_path: Path, env: str) -> None:
+    """Through the guide's own helmfile (templates resolved for the environment), the import is the directory's."""
+    import shutil
+
+    shutil.copytree(o.shared() / DATA / SEED / "guides", tmp_path / "guides")
+    guide_dir = tmp_path / "guides" / "inference-scheduling"
+    plain = import_source([guide_dir], ["g"], Path("specs/a.yaml"), Options(env=env, accelerator="H100"))
+    (guide_dir / "helmfile.yaml.gotmpl").write_text(_catalog_helmfile(), encoding="utf-8")
+    templated = import_source([guide_dir], ["g"], Path("specs/a.yaml"), Options(env=env, accelerator="H100"))
+
+    def body(text: str) -> str:
+        return "".join(line for line in text.splitlines(True) if not line.startswith("#"))
+
+    assert body(templated.text) == body(plain.text)
+    assert "helmfile" in templated.text.splitlines()[1]
+    spec = load_text(templated.text, "a.yaml")
+    assert resolve(spec, "a.yaml").names.pool == "gaie-inference-scheduling"  # $rn's default, as the helmfile says
+
+
+def test_seed_helmfile_gke_tpu_environment(tmp_path: Path) -> None:
+    """The helmfile's `if eq .Environment.Name "gke_tpu"` picks values_tpu.yaml and the GKE provider (CATALOG §a.3)."""
+    import shutil
+
+    shutil.copytree(o.shared() / DATA / SEED / "guides", tmp_path / "guides")
+    guide_dir = tmp_path / "guides" / "inference-scheduling"
+    (guide_dir / "helmfile.yaml.gotmpl").write_text(_catalog_helmfile(), encoding="utf-8")
+    text = import_source([guide_dir], ["g"], Path("specs/a.yaml"), Options(env="gke_tpu", accelerator="TPU-v6e")).text
+    spec = load_text(text, "a.yaml")
+    tpu = guide(SEED, "inference-scheduling/ms-inference-scheduling/values_tpu.yaml")
+    assert spec.model.name == tpu["modelArtifacts"]["uri"].removeprefix("hf://")
+    assert (spec.accelerator.vendor, spec.gateway.provider) == ("google", "gke")
