@@ -79,6 +79,8 @@ def _gateway(source: Source, draft: Draft, gaie: dict[str, Any]) -> None:
     if helmera._dig(gaie, "provider", "name") == "gke":
         provider = "gke"
     gateway: dict[str, Any] = {}
+    if provider is None and source.pins and "infra" not in source.pins:
+        provider = "none"  # a helmfile without an llm-d-infra release: picker-only, no Gateway
     if provider is None:
         provider = "istio"
         draft.note(source.where("infra", "gateway") if infra else source.where("gaie", "provider"),
@@ -159,6 +161,8 @@ def _unimported(source: Source, draft: Draft, gaie: dict[str, Any]) -> None:
 
 def _route(source: Source, draft: Draft, name: str) -> None:
     route = source.values("route")
+    if draft.spec["gateway"]["provider"] == "none":
+        return
     if route is None:
         draft.spec["route"] = {"name": f"llm-d-{name}"}
         draft.note(source.where("gaie"), f"no HTTPRoute among the inputs: route.name llm-d-{name} assumed")
@@ -200,17 +204,23 @@ def draft_of(source: Source, options: Options, verify: Any) -> Draft:
     spec["accelerator"] = {}
     helmera.roles_part(source, draft, ms)
     vendor = spec.pop("_accelerator")
-    model = options.accelerator or {"simulated": "Simulated", "cpu": "CPU"}.get(vendor)
+    model = options.accelerator or spec.get("_model") or {"simulated": "Simulated", "cpu": "CPU"}.get(vendor)
     if model is None:
         model = "unknown"
         draft.note(source.where("ms", "decode", "containers"), "the accelerator model is not in the values: "
                    "accelerator.model unknown written (--accelerator H100)")
-    spec["accelerator"] = {"vendor": vendor, "model": model}
+    model = spec.pop("_model", None) or model
+    spec["accelerator"] = {"vendor": vendor, "model": model,
+                           **({"topology": spec.pop("_topology")} if "_topology" in spec else {}),
+                           **({"dra": spec.pop("_dra")} if "_dra" in spec else {})}
     _gateway(source, draft, gaie)
     _route(source, draft, name)
     spec["platforms"] = {"kubernetes": {}}
-    if helmera._dig(gaie, "inferenceExtension", "monitoring", "prometheus", "enabled"):
-        spec.setdefault("monitoring", {})["epp"] = {"enabled": True}
+    epp = helmera._dig(gaie, "inferenceExtension", "monitoring") or {}
+    # On: a ServiceMonitor asked for, or on GKE a monitoring block (the chart's Google Managed Prometheus setup).
+    if helmera._dig(epp, "prometheus", "enabled") or (epp and spec["gateway"]["provider"] == "gke"):
+        spec.setdefault("monitoring", {})["epp"] = {
+            "enabled": True, **({"interval": str(epp["interval"])} if epp.get("interval") not in (None, "10s") else {})}
     _scheduler(source, draft, gaie, release, verify)  # last: it compiles the rest to compare picker configs
     helmera.settle_args(draft)
     _unimported(source, draft, gaie)

@@ -30,6 +30,10 @@ DERIVED_FLAGS = {"--port", "--host", "--served-model-name", "--tensor-parallel-s
 # Env the compiler derives for the P/D KV transfer (emit/disagg.py).
 NIXL_ENV = {"VLLM_NIXL_SIDE_CHANNEL_HOST", "VLLM_NIXL_SIDE_CHANNEL_PORT"}
 SIM_IMAGE = "ghcr.io/llm-d/llm-d-inference-sim"
+# GKE TPU node label -> accelerator.model (the inverse of emit/modelservice.py TPU_ACCELERATOR).
+TPU_ACCELERATOR = {"TPU-v5e": "tpu-v5-lite-podslice", "TPU-v5p": "tpu-v5p-slice", "TPU-v6e": "tpu-v6e-slice"}
+# Linux capabilities the spec can give the vLLM containers for an RDMA KV transfer (spec/paths.py Rdma).
+RDMA_CAPS = ("IPC_LOCK", "SYS_RAWIO", "NET_ADMIN", "NET_RAW")
 
 
 @dataclass
@@ -208,11 +212,22 @@ def _role(source: Source, draft: Draft, role: str, values: dict[str, Any], pd: b
                     draft.note(where("resources"), f"{role}: {value} {key} per pod, tensor parallelism "
                                f"{tensor or 1}: the spec requests one per tensor rank")
             elif key.startswith("rdma/") and pd:
-                draft.spec.setdefault("kvTransfer", {}).setdefault("rdma", {"resource": key})
+                rdma = draft.spec.setdefault("kvTransfer", {}).setdefault("rdma", {"resource": key})
+                if int(str(value)) != 1:
+                    rdma["count"] = int(str(value))
             else:
                 resources.setdefault(kind, {})[key] = str(value)
     if resources:
         out["resources"] = resources
+    context = c.get("securityContext") or {}
+    caps = [str(x) for x in _dig(context, "capabilities", "add", default=[]) or []]
+    if pd and caps and set(caps) <= set(RDMA_CAPS) and "rdma" in draft.spec.get("kvTransfer", {}):
+        rdma = draft.spec["kvTransfer"]["rdma"]
+        rdma["capabilities"] = caps
+        if context.get("runAsUser") == 0:
+            rdma["runAsRoot"] = True
+    if not any(v.get("name") == "shm" for v in values.get("volumes") or []) and int(tensor or 1) > 1:
+        out["shmSize"] = None  # the source mounts no /dev/shm; the spec's default would add one
     for volume in values.get("volumes") or []:
         if volume.get("name") == "shm" and _dig(volume, "emptyDir", "sizeLimit"):
             out["shmSize"] = str(volume["emptyDir"]["sizeLimit"])
@@ -252,7 +267,7 @@ def model_part(source: Source, draft: Draft, ms: dict[str, Any]) -> None:
     else:
         raise SpecError([problem(source.where("ms", "modelArtifacts", "uri"), "modelArtifacts.uri",
                                  f"{uri or '(none)'}: only hf:// and pvc:// model URIs are imported")])
-    served = _dig(ms, "routing", "modelName")
+    served = _dig(ms, "routing", "modelName") or (art.get("name") if uri.startswith("hf://") else None)
     if served and served != model["name"]:
         model["servedName"] = str(served)
     if art.get("authSecretName"):
@@ -291,6 +306,14 @@ def roles_part(source: Source, draft: Draft, ms: dict[str, Any]) -> None:
         # or a v0.2.x chart (no accelerator block) that requests nothing: the CPU.
         vendor = "cpu" if any(c in image for c in ("-cpu", "cpu:")) else "nvidia"
     draft.spec["_accelerator"] = vendor or "cpu"
+    if _dig(ms, "accelerator", "dra"):
+        draft.spec["_dra"] = True
+    selector = _dig(ms, "decode", "nodeSelector") or _dig(ms, "decode", "extraConfig", "nodeSelector") or {}
+    if selector.get("cloud.google.com/gke-tpu-topology"):
+        draft.spec["_topology"] = str(selector["cloud.google.com/gke-tpu-topology"])
+    tpu = {v: k for k, v in TPU_ACCELERATOR.items()}.get(str(selector.get("cloud.google.com/gke-tpu-accelerator")))
+    if tpu:
+        draft.spec["_model"] = tpu
     monitor = _dig(ms, "decode", "monitoring", "podmonitor") or {}
     if monitor.get("enabled"):
         draft.spec.setdefault("monitoring", {})["podMonitor"] = {

@@ -249,9 +249,10 @@ def from_helmfile(path: Path, shown: str, env: str, name: str | None, namespace:
     if not source.pieces:
         raise SpecError.one(shown, "releases", "no release of an llm-d chart (llm-d-infra, inferencepool, "
                             "llm-d-modelservice)", 1, 1)
-    route = base / ("httproute.gke.yaml" if env.startswith("gke") else "httproute.yaml")
-    if route.is_file():
-        source.pieces.append(piece(route, f"{base.as_posix()}/{route.name}", "route"))
+    for name in ("httproute.gke.yaml" if env.startswith("gke") else "httproute.yaml", "base/httproute.yaml"):
+        if (base / name).is_file():  # the guide's, or the one llmd-compile writes beside its helmfile
+            source.pieces.append(piece(base / name, f"{base.as_posix()}/{name}", "route"))
+            break
     return source
 
 
