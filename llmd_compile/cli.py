@@ -444,6 +444,17 @@ def versions_command() -> None:
     for r in charts.RELEASES.values():
         click.echo(f"  {r.name}: infra {r.infra}, inferencepool {r.inferencepool}, modelservice {r.modelservice}, "
                    f"picker {r.scheduler_image}")
+    from llmd_compile.catalog import router
+
+    for p in router.ROUTER_RELEASES.values():
+        cp = p.control_plane
+        vllm = ", ".join(f"{vendor} {image}" for vendor, image in p.vllm_images.items())
+        click.echo(f"  {p.name} (llm-d {p.llm_d}, router shape): router chart {p.router_chart} "
+                   f"(oci://{router.ROUTER_OCI}/{{{router.GATEWAY_CHART},{router.STANDALONE_CHART}}}), "
+                   f"picker {p.picker_image}, disagg sidecar {p.sidecar_image}, GAIE CRDs {p.gaie_crds} "
+                   f"(v1-manifests), Gateway API {p.gateway_api_crds}, router CRDs {p.router_crds}, "
+                   f"Istio {cp.istio}, agentgateway {cp.agentgateway}, LWS {cp.lws}, wide-EP {p.widep_image}, "
+                   f"vLLM: {vllm}")
     from llmd_compile.catalog.releases import PRESETS
 
     click.echo("model-server images (decode.image / prefill.image) per release preset and accelerator.vendor:")
@@ -453,6 +464,7 @@ def versions_command() -> None:
     click.echo("llm-d-infra: " + ", ".join(charts.INFRA))
     click.echo("inferencepool: " + ", ".join(charts.POOL))
     click.echo("llm-d-modelservice: " + ", ".join(charts.MODELSERVICE))
+    click.echo("llm-d-router-{gateway,standalone}: " + ", ".join(router.ROUTER_CHARTS))
     click.echo("endpoint picker registries: " + ", ".join(PICKERS))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from llmd_compile.emit import EMITTERS, Files
+from llmd_compile.emit import Files, emitters
 from llmd_compile.errors import Problem, SpecError
 from llmd_compile.headers import MANIFEST, header
 from llmd_compile.resolve import Stack, resolve
@@ -38,7 +38,7 @@ def build(spec: Spec, source: str) -> tuple[Stack, Files]:
     stack = resolve(spec, source)
     files: Files = {}
     problems: list[Problem] = []
-    for name, emit in EMITTERS.items():
+    for name, emit in emitters(stack).items():
         try:
             produced = emit(stack)
         except SpecError as exc:

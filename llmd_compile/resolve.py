@@ -6,13 +6,14 @@ computed here and nowhere else; they follow the chart helpers' rules (CATALOG §
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
 from pydantic import BaseModel
 
-from llmd_compile.catalog import charts, compat, naming
+from llmd_compile.catalog import charts, compat, naming, router
 from llmd_compile.catalog.plugins import PickerVersion, picker_for_image
 from llmd_compile.errors import Problem, SpecError
 from llmd_compile.spec.models import Spec, Workload
@@ -84,8 +85,11 @@ class Stack:
     """What the emitters see: the spec, the resolved upstream versions, the shared names."""
 
     spec: Spec
-    release: charts.Release | None
-    infra: charts.InfraChart | None  # None: no llm-d-infra release (gateway.provider none)
+    release: charts.Release | None  # the Helm-era preset (None for the router shape: see `router`)
+    infra: charts.InfraChart | None  # None: no llm-d-infra release (gateway.provider none), or the router shape
+    # Router shape: the pool/model-server facts the router chart and the kustomize model servers share with the
+    # Helm-era charts (router.ROUTER_POOL, router.KUSTOMIZE_MS), so shape-neutral helpers keep working; no router
+    # emitter reads chart keys from them.
     pool: charts.PoolChart
     ms: charts.ModelServiceChart
     picker: PickerVersion
@@ -94,6 +98,13 @@ class Stack:
     # Release whose images fill in what the spec leaves open (the preset, else the one shipping the pinned
     # modelservice chart); None: the preset's.
     image_release: charts.Release | None = None
+    # The router-era preset (llm-d v0.8+): router chart, picker/sidecar images, CRD and control-plane pins.
+    router: router.RouterRelease | None = None
+
+    @property
+    def shape(self) -> str:
+        """The install shape, which picks the emitter family: "helm" (seed..v0.6) or "router" (v0.8+)."""
+        return "router" if self.router is not None else "helm"
 
     @property
     def pool_api_version(self) -> str:
@@ -109,11 +120,16 @@ class Stack:
     def sidecar_image(self) -> str | None:
         if self.spec.decode.sidecar.image:
             return self.spec.decode.sidecar.image
+        if self.router is not None:
+            return self.router.sidecar_image
         release = self.image_release or self.release
         return release.routing_sidecar_image if release else None
 
     @property
     def sidecar(self) -> bool:
+        if self.router is not None:
+            # The v0.9 guides run the routing proxy only on P/D decode pods (recipes/modelserver/base/single-host/pd).
+            return self.disaggregated and self.spec.decode.sidecar.enabled
         # Before MS v0.2.8 the sidecar cannot be switched off.
         return self.spec.decode.sidecar.enabled or not self.ms.proxy_toggle
 
@@ -143,6 +159,8 @@ class Stack:
     @property
     def pod_labels(self) -> dict[str, str]:
         """Labels the modelservice chart puts on model pods, which the pool selects on."""
+        if self.router is not None:
+            return {router.GUIDE_LABEL: self.spec.metadata.name}  # the pool selects only this (CURRENT §3)
         model = self.names.ms_fullname if self.ms.model_label_is_fullname else self.spec.metadata.name
         return {self.ms.serving_label: "true", "llm-d.ai/model": model}
 
@@ -217,7 +235,82 @@ def _gateway_problems(spec: Spec, source: str) -> list[Problem]:
     return [Problem(source, 0, 0, field, message) for field, wrong, message in needs if wrong]
 
 
+def derive_router_names(spec: Spec) -> Names:
+    """Router shape: release = metadata.name (the guides' ${GUIDE_NAME}); the chart names pool, route and EPP."""
+    rn = spec.metadata.name
+    pvc = spec.model.cache.pvc
+    return Names(
+        release_postfix=rn,
+        namespace=spec.metadata.namespace,
+        infra_release="",  # no llm-d-infra: the Gateway comes from the recipe
+        gateway=router.RECIPE_GATEWAY,
+        gateway_service=naming.gateway_service(router.RECIPE_GATEWAY, spec.gateway.provider),
+        pool=rn,  # InferencePool name = .Release.Name
+        epp=router.epp_name(rn),
+        ms_release="",  # no modelservice release: kustomize model servers with namePrefix "<name>-"
+        ms_fullname=rn,
+        decode=f"{rn}-decode",
+        route=rn if spec.route else None,  # the gateway chart names its HTTPRoute .Release.Name
+        pvc=pvc.name if pvc else None,
+    )
+
+
+def _router_release_for(spec: Spec) -> router.RouterRelease | None:
+    """The router-era preset: `release: v0.8|v0.9`, or the one whose router chart the spec pins."""
+    if spec.release is not None:
+        return router.ROUTER_RELEASES.get(spec.release)
+    pinned = spec.charts.router
+    return next((r for r in router.ROUTER_RELEASES.values() if r.router_chart == pinned), None)
+
+
+def _router_problems(spec: Spec, source: str, preset: router.RouterRelease) -> list[Problem]:
+    out = [Problem(source, 0, 0, f"charts.{f}", f"release {preset.name} installs the llm-d router chart instead of "
+                   f"the Helm-era charts: drop charts.{f} (charts.router pins the router chart)")
+           for f in ("infra", "inferencepool", "modelservice") if getattr(spec.charts, f) is not None]
+    if spec.charts.router is not None and spec.charts.router not in router.ROUTER_CHARTS:
+        out.append(Problem(source, 0, 0, "charts.router", f"{spec.charts.router} is not a supported router chart "
+                           f"version (supported: {', '.join(router.ROUTER_CHARTS)})"))
+    images = [("scheduler.image", spec.scheduler.image), ("decode.image", spec.decode.image),
+              ("decode.sidecar.image", spec.decode.sidecar.image),
+              ("prefill.image", spec.prefill.image if spec.prefill else None)]
+    for field, image in images:
+        dead = next((repo for repo in router.DEAD_IMAGE_REPOS if image and image.startswith(repo + ":")), None)
+        if dead:
+            out.append(Problem(source, 0, 0, field, f"{dead} can no longer be pulled (renamed in llm-d-router "
+                               f"v0.9.0: {router.RENAMED[dead]}); leave it out to take release {preset.name}'s"))
+    return out
+
+
+def _resolve_router(spec: Spec, source: str, preset: router.RouterRelease) -> Stack:
+    written = spec
+    problems = _router_problems(written, source, preset) + _role_problems(written, source)
+    image = spec.scheduler.image or preset.picker_image
+    spec = spec.model_copy(update={"scheduler": spec.scheduler.model_copy(update={"image": image})})
+    picker = None
+    try:
+        picker = picker_for_image(image, spec.scheduler.version)
+    except ValueError as exc:
+        problems.append(Problem(source, 0, 0, "scheduler.image", str(exc)))
+    if picker is not None and picker.family != "router":
+        problems.append(Problem(source, 0, 0, "scheduler.image", f"release {preset.name} runs the llm-d router's "
+                                f"endpoint picker ({router.PICKER_REPO}); {picker.name} is not one"))
+    if spec.charts.router is not None and spec.charts.router != preset.router_chart and not problems:
+        preset = dataclasses.replace(preset, router_chart=spec.charts.router)
+    if problems or picker is None:
+        raise SpecError(problems)
+    return Stack(spec, None, None, router.ROUTER_POOL, router.KUSTOMIZE_MS, picker, derive_router_names(spec),
+                 source, None, preset)
+
+
 def resolve(spec: Spec, source: str) -> Stack:
+    preset = _router_release_for(spec)
+    if preset is not None:
+        return _resolve_router(spec, source, preset)
+    if spec.charts.router is not None:
+        raise SpecError([Problem(source, 0, 0, "charts.router", f"{spec.charts.router} is not a router chart "
+                                 f"version a release ships (supported: {', '.join(router.ROUTER_CHARTS)})"
+                                 if spec.release is None else f"release {spec.release} installs the Helm-era "
+                                 "charts, not the router chart: drop charts.router, or use release v0.8 or v0.9")])
     written = spec
     release = _release_for(spec)
     # For the sidecar image only: the release that shipped the pinned modelservice chart.

@@ -75,12 +75,29 @@ class Precise:
     topic_port: bool
     discover_pods: bool  # kvEventsConfig.discoverPods (KVC v0.7.x)
     tokenizer: str | None  # the tokenizer data producer, if the picker has one
+    # llm-d-router (v0.9.0+): the index lives in a data producer that the prefix-cache-scorer reads by name
+    # (prefixMatchInfoProducerName), fed by a data-layer source; precise-prefix-cache-scorer is a deprecated
+    # wrapper (router #1121, CURRENT §6, §7).
+    producer: str | None = None
+    notification_source: str | None = None
+
+
+PRECISE_PRODUCER = "precise-prefix-cache-producer"
+TOKEN_PRODUCER = "token-producer"
+NOTIFICATION_SOURCE = "endpoint-notification-source"
+# LD@e3dbeca1 precise-prefix-cache-routing: vLLM binds the KV-events publisher on 5556 and the replay socket on 5559;
+# the picker discovers the pods and connects (kvEventsConfig.podDiscoveryConfig).
+ROUTER_EVENTS_PORT = 5556
+ROUTER_REPLAY_PORT = 5559
 
 
 def precise(picker: PickerVersion) -> Precise | None:
     """None: the picker has no precise prefix-cache scorer (GAIE's epp; llm-d-router needs data-layer wiring)."""
     if picker.family == "router":
-        return None
+        if PRECISE_PRODUCER not in picker.plugins or TOKEN_PRODUCER not in picker.plugins:
+            return None
+        return Precise("prefix-cache-scorer", "top", None, True, True, TOKEN_PRODUCER, PRECISE_PRODUCER,
+                       NOTIFICATION_SOURCE)
     if PRECISE_SCORER in picker.plugins:
         params = {p.name for p in picker.plugins[PRECISE_SCORER].params or ()}
         top = "tokenProcessorConfig" in params

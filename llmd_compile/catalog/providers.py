@@ -66,12 +66,24 @@ _AGENTGATEWAY_100 = _gateway_chart("agentgateway", "cr.agentgateway.dev/charts",
 # LD@899f8517 kgateway.helmfile.yaml: kgateway's own agentgateway build (deprecated in llm-d; prefer agentgateway).
 _KGATEWAY_AGENTGATEWAY_221 = _gateway_chart("agentgateway", "ghcr.io/kgateway-dev/charts", "v2.2.1")
 
+# llm-d v0.8/v0.9 docs/infrastructure/gateway: `istioctl install --set
+# values.pilot.env.ENABLE_GATEWAY_API_INFERENCE_EXTENSION=true` (Istio 1.29.2; the same setting through the charts),
+# agentgateway v1.1.0 crds + chart with inferenceExtension.enabled (CURRENT §1.4, §2). The deprecated kgateway
+# recipe renders agentgateway's class, so it takes the same control plane.
+_ISTIO_1292 = _istio("1.29.2", "https://istio-release.storage.googleapis.com/charts", False,
+                     "ENABLE_GATEWAY_API_INFERENCE_EXTENSION", "true", "docker.io/istio")
+_AGENTGATEWAY_110 = _gateway_chart("agentgateway", "cr.agentgateway.dev/charts", "v1.1.0")
+# docs/infrastructure/multi-node.md: LWS 0.9.0 for the wide-EP LeaderWorkerSets.
+LWS_090 = HelmChart("lws", "lws-system", "registry.k8s.io/lws/charts", "lws", "0.9.0", True)
+
 # release preset -> provider -> control-plane charts (gke: the cloud provides it).
 CONTROL_PLANES: Mapping[str, Mapping[str, tuple[HelmChart, ...]]] = MappingProxyType({
     "seed": {"istio": _ISTIO_ALPHA, "kgateway": _KGATEWAY_204, "agentgateway": _AGENTGATEWAY_100},
     "v0.3.0": {"istio": _ISTIO_ALPHA_STR, "kgateway": _KGATEWAY_204, "agentgateway": _AGENTGATEWAY_100},
     "v0.4.0": {"istio": _ISTIO_ALPHA_STR, "kgateway": _KGATEWAY_204, "agentgateway": _AGENTGATEWAY_100},
     "v0.6": {"istio": _ISTIO_129, "kgateway": _KGATEWAY_AGENTGATEWAY_221, "agentgateway": _AGENTGATEWAY_100},
+    "v0.8": {"istio": _ISTIO_1292, "kgateway": _AGENTGATEWAY_110, "agentgateway": _AGENTGATEWAY_110},
+    "v0.9": {"istio": _ISTIO_1292, "kgateway": _AGENTGATEWAY_110, "agentgateway": _AGENTGATEWAY_110},
 })
 
 

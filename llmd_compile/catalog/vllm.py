@@ -74,7 +74,9 @@ def container_args(container: dict[str, Any]) -> list[str]:
     """vLLM's argv of a modelservice container: its args, or for a custom `vllm serve` script (wide-EP) the words
     of the serve line (shell continuation lines joined)."""
     args = [str(a) for a in container.get("args", []) or []]
-    if container.get("modelCommand") != "custom" or len(args) != 1 or "vllm serve" not in args[0]:
+    # modelservice's modelCommand: custom, or a plain container running a shell script (kustomize LeaderWorkerSets).
+    script = container.get("modelCommand") == "custom" or list(container.get("command") or [])[-1:] == ["-c"]
+    if not script or len(args) != 1 or "vllm serve" not in args[0]:
         return args
     line = args[0].replace("\\\n", " ").split("vllm serve", 1)[1]
     try:

@@ -42,10 +42,11 @@ def model_server_privileges(a: Artifacts) -> Iterator[Finding]:
     fields: dict[str, str] = {}
     for ask in security.stack_asks(stack):
         fields.setdefault(ask.role, ask.field)
-    for role in ("decode", "prefill"):
-        if not dig(a.ms, role, "create"):
-            continue
-        for container in dig(a.ms, role, "containers", default=[]) or []:
+    pods = a.role_pods() if a.is_router else [
+        (role, dig(a.ms, role, "containers", default=[]) or []) for role in ("decode", "prefill")
+        if dig(a.ms, role, "create")]
+    for role, containers in pods:
+        for container in containers:
             what = refused(container.get("securityContext") or {})
             if what:
                 yield Finding(fields.get(role, role), (

@@ -8,37 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmd_compile.emit import disagg, precise, probes, security, sim, widep
+from llmd_compile.emit import sim, widep, workloads
+from llmd_compile.emit.workloads import ACCELERATOR_RESOURCE, TPU_ACCELERATOR, model_dir
 from llmd_compile.resolve import SERVICE_PORT, Stack
 from llmd_compile.spec.models import Workload
 
-# The extended resource each accelerator.type requests (the charts' accelerator.resources, CATALOG §b.2).
-ACCELERATOR_RESOURCE = {
-    "nvidia": "nvidia.com/gpu",
-    "amd": "amd.com/gpu",
-    "google": "google.com/tpu",
-    "intel": "gpu.intel.com/i915",
-    "intel-gaudi": "habana.ai/gaudi",
-}
-# GKE TPU node labels (cloud.google.com/gke-tpu-accelerator values per TPU generation).
-TPU_ACCELERATOR = {"TPU-v5e": "tpu-v5-lite-podslice", "TPU-v5p": "tpu-v5p-slice", "TPU-v6e": "tpu-v6e-slice"}
-
-
-def _resources(stack: Stack, role: Workload) -> dict[str, Any]:
-    spec = stack.spec
-    requests = dict(role.resources.requests)
-    limits = dict(role.resources.limits)
-    # With DRA the chart adds resourceClaims for the accelerators; no device-plugin resource then.
-    resource = None if spec.accelerator.dra else ACCELERATOR_RESOURCE.get(spec.accelerator.vendor)
-    extra: dict[str, str] = {}
-    if resource:
-        extra[resource] = str(stack.gpus_per_pod(role))
-    if stack.disaggregated and spec.accelerator.vendor != "simulated":
-        extra.update(disagg.rdma_resources(stack))
-    for name, count in extra.items():
-        requests.setdefault(name, count)
-        limits.setdefault(name, count)
-    return {"limits": limits, "requests": requests}
+__all__ = ["ACCELERATOR_RESOURCE", "TPU_ACCELERATOR", "model_dir", "modelservice_values"]
 
 
 def _model_uri(stack: Stack) -> str:
@@ -48,71 +23,27 @@ def _model_uri(stack: Stack) -> str:
     return f"pvc://{pvc.name}/{model_dir(stack)}"
 
 
-def model_dir(stack: Stack) -> str:
-    """Directory inside the cache PVC that holds the model's files."""
-    pvc = stack.spec.model.cache.pvc
-    return (pvc.path if pvc and pvc.path else f"models/{stack.spec.model.name}").strip("/")
-
-
-def _node_selector(stack: Stack) -> dict[str, str]:
-    acc = stack.spec.accelerator
-    if acc.vendor != "google" or acc.topology is None:
-        return {}
-    from llmd_compile.catalog.hardware import accelerator
-
-    known = accelerator(acc.model)
-    selector = {"cloud.google.com/gke-tpu-topology": acc.topology}
-    if known is not None and known.name in TPU_ACCELERATOR:
-        selector["cloud.google.com/gke-tpu-accelerator"] = TPU_ACCELERATOR[known.name]
-    return selector
-
-
-def _container(stack: Stack, name: str, role: Workload) -> dict[str, Any]:
-    spec = stack.spec
-    port = stack.vllm_port if name == "decode" else SERVICE_PORT
-    simulated = spec.accelerator.vendor == "simulated"
-    args = list(role.args)
-    env: list[dict[str, Any]] = []
-    ports = [{"containerPort": port, "name": "metrics", "protocol": "TCP"}]
-    if stack.disaggregated and not simulated:
-        args = disagg.kv_args(stack, args)
-        env += disagg.kv_env(stack)
-        ports += disagg.kv_ports(stack)
-    if precise.enabled(stack):
-        args = precise.vllm_args(stack, args)
-        env += precise.vllm_env(stack)
-        ports += precise.vllm_ports(stack)
-    env += [{"name": k, "value": v} for k, v in sorted(role.env.items())]
-    container: dict[str, Any] = {
-        "name": "vllm",
-        "image": role.image,
-        # The simulator takes its own flags; the chart's vllmServe command line is vLLM's.
-        "modelCommand": "imageDefault" if simulated else "vllmServe",
-        "args": args,
-        "env": env,
-        "ports": ports,
-        **probes.probes(stack, role, port),
-        "resources": _resources(stack, role),
-        "mountModelVolume": True,
-        # vLLM and torch write caches under $HOME; these stay writable under any UID (OpenShift).
-        "volumeMounts": [
-            {"name": "metrics-volume", "mountPath": "/.config"},
-            {"name": "torch-compile-cache", "mountPath": "/.cache"},
-        ],
-    }
-    context = security.container_context(stack, name, role)
-    if context:
-        container["securityContext"] = context
-    if stack.multinode and not simulated:
-        launch = widep.launch(stack, role, port, args)
-        container = {"name": "vllm", "image": role.image, **launch,
-                     **{k: v for k, v in container.items() if k not in ("name", "image", "modelCommand", "args")}}
+def _container(stack: Stack, pod: workloads.Pod) -> dict[str, Any]:
+    """The pod's vLLM container in the chart's container schema (modelCommand, mountModelVolume)."""
+    simulated = stack.spec.accelerator.vendor == "simulated"
+    # The simulator takes its own flags; the chart's vllmServe command line is vLLM's.
+    command = "custom" if pod.launch else "imageDefault" if simulated else "vllmServe"
+    container: dict[str, Any] = {"name": pod.container["name"], "image": pod.container["image"],
+                                 "modelCommand": command}
+    for key, value in pod.container.items():
+        if key == "volumeMounts":
+            container["mountModelVolume"] = True
+            value = list(value)
+        if key not in ("name", "image"):
+            container[key] = value
     return container
 
 
 def _role(stack: Stack, name: str, role: Workload) -> dict[str, Any]:
     ms = stack.ms
-    container = _container(stack, name, role)
+    # Decode vLLM listens behind the routing sidecar when it runs; prefill vLLM on the service port.
+    pod = workloads.pod(stack, name, role, stack.vllm_port if name == "decode" else SERVICE_PORT)
+    container = _container(stack, pod)
     parallelism: dict[str, int] = {"tensor": role.parallelism.tensor, "data": role.parallelism.data}
     if stack.multinode:
         parallelism = widep.parallelism(stack, role)
@@ -132,12 +63,12 @@ def _role(stack: Stack, name: str, role: Workload) -> dict[str, Any]:
             "enabled": podmonitor.enabled, "portName": "metrics", "path": "/metrics", "interval": podmonitor.interval,
         }},
     }
-    if role.podAnnotations:
-        values["podAnnotations"] = dict(sorted(role.podAnnotations.items()))
+    if pod.annotations:
+        values["podAnnotations"] = pod.annotations
     affinity = stack.spec.accelerator.nodeAffinity
     if affinity is not None:
         values["acceleratorTypes"] = {"labelKey": affinity.labelKey, "labelValues": list(affinity.labelValues)}
-    selector = _node_selector(stack)
+    selector = pod.node_selector
     if selector:
         if ms.has_node_selector:
             values["nodeSelector"] = selector
@@ -147,19 +78,15 @@ def _role(stack: Stack, name: str, role: Workload) -> dict[str, Any]:
     if tokenizer:
         values["initContainers"] = [sim.tokenizer_sidecar(tokenizer)]
     values["containers"] = [container]
-    values["volumes"] = [
-        {"name": "metrics-volume", "emptyDir": {}},
-        {"name": "torch-compile-cache", "emptyDir": {}},
-    ]
+    values["volumes"] = list(pod.volumes)
     if tokenizer:
         container["volumeMounts"].append({"name": sim.VOLUME, "mountPath": sim.SOCKET_DIR})
         values["volumes"].append({"name": sim.VOLUME, "emptyDir": {}})
-    # Tensor-parallel workers talk through /dev/shm (64Mi by default). MS v0.2.8/v0.2.9 reject any volume but
-    # {name, emptyDir: {}} (CATALOG §b.4), so there the pods keep the default.
-    wants_shm = role.parallelism.tensor > 1 or "shmSize" in role.model_fields_set
-    if role.shmSize and wants_shm and not ms.strict_volumes:
-        container["volumeMounts"].append({"name": "shm", "mountPath": "/dev/shm"})
-        values["volumes"].append({"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": role.shmSize}})
+    # MS v0.2.8/v0.2.9 reject any volume but {name, emptyDir: {}} (CATALOG §b.4): there the pods keep the default
+    # /dev/shm.
+    if pod.shm is not None and not ms.strict_volumes:
+        container["volumeMounts"].append(pod.shm[0])
+        values["volumes"].append(pod.shm[1])
     return values
 
 

@@ -16,6 +16,9 @@ from llmd_compile.resolve import SERVICE_PORT, Stack
 
 FIELD = "scheduler.scorers.precisePrefixCache"
 TOKENIZER_SIDECAR = "tokenizer-uds"
+RENDER_SERVICE = "render"  # the guide's render/ Service (kustomize namePrefix + "render")
+ROUTER_BLOCK_SIZE = 64  # the v0.9 guide's blockSizeTokens / vLLM --block-size
+ROUTER_CONCURRENCY = 8
 
 
 def enabled(stack: Stack) -> bool:
@@ -32,6 +35,8 @@ def layout(stack: Stack) -> paths.Precise:
             "llm-d-router needs data-layer wiring llmd-compile does not generate yet"))])
     problems = []
     tuning = stack.spec.scheduler.precisePrefixCache
+    if found.producer is not None:
+        return _router_layout(stack, found)
     if tuning.kvEvents.discovery == "pods" and not found.discover_pods:
         problems.append(Problem(stack.source, 0, 0, "scheduler.precisePrefixCache.kvEvents.discovery",
                                 f"picker {stack.picker.name} cannot discover vLLM pods (kvEventsConfig.discoverPods "
@@ -46,6 +51,65 @@ def layout(stack: Stack) -> paths.Precise:
     if problems:
         raise SpecError(problems)
     return found
+
+
+def _router_layout(stack: Stack, found: paths.Precise) -> paths.Precise:
+    """llm-d-router: pod discovery only (the v0.9 guide); the UDS tokenizer is gone (CURRENT §5, §7)."""
+    tuning = stack.spec.scheduler.precisePrefixCache
+    problems = []
+    if "discovery" in tuning.kvEvents.model_fields_set and tuning.kvEvents.discovery == "service":
+        problems.append(Problem(stack.source, 0, 0, "scheduler.precisePrefixCache.kvEvents.discovery",
+                                f"picker {stack.picker.name} subscribes to each vLLM pod (pod discovery); drop "
+                                "discovery: service"))
+    if tuning.tokenizer == "uds":
+        problems.append(Problem(stack.source, 0, 0, "scheduler.precisePrefixCache.tokenizer",
+                                f"picker {stack.picker.name} has no UDS tokenizer (llm-d-uds-tokenizer is gone); its "
+                                "token-producer renders prompts through vLLM: drop tokenizer: uds"))
+    if problems:
+        raise SpecError(problems)
+    return found
+
+
+def router_events(stack: Stack) -> tuple[int, int, int, int]:
+    """(events port, replay port, block size tokens, concurrency) for the router picker: the spec's where it says
+    so, else the v0.9 guide's (LD@e3dbeca1 precise-prefix-cache-routing: 5556, 5559, 64, 8)."""
+    tuning = stack.spec.scheduler.precisePrefixCache
+    events = tuning.kvEvents
+    port = events.port if "port" in events.model_fields_set else paths.ROUTER_EVENTS_PORT
+    block = tuning.blockSize if "blockSize" in tuning.model_fields_set else ROUTER_BLOCK_SIZE
+    concurrency = events.concurrency if "concurrency" in events.model_fields_set else ROUTER_CONCURRENCY
+    return port, paths.ROUTER_REPLAY_PORT, block, concurrency
+
+
+def render_url(stack: Stack) -> str:
+    """The render Service the token-producer calls: the model servers' own /v1/*/render behind `<prefix>render`."""
+    return f"http://{stack.names.ms_fullname}-{RENDER_SERVICE}:{SERVICE_PORT}"
+
+
+def _router_plugins(stack: Stack, found: paths.Precise) -> list[dict[str, Any]]:
+    port, replay, block, concurrency = router_events(stack)
+    assert found.producer and found.tokenizer and found.notification_source
+    producer = {
+        "tokenProcessorConfig": {"blockSizeTokens": block},
+        "speculativeIndexing": True,
+        "indexerConfig": {"kvBlockIndexConfig": {"enableMetrics": True}},
+        "kvEventsConfig": {"topicFilter": paths.TOPIC_FILTER, "concurrency": concurrency, "discoverPods": True,
+                           "podDiscoveryConfig": {"socketPort": port, "replaySocketPort": replay}},
+    }
+    return [{"type": found.tokenizer, "parameters": {"modelName": stack.spec.model.name,
+                                                     "vllm": {"url": render_url(stack)}}},
+            {"type": found.notification_source},
+            {"type": found.producer, "parameters": producer}]
+
+
+def data_layer(stack: Stack) -> dict[str, Any] | None:
+    """The router's dataLayer: pod notifications feed the precise producer's index (the v0.9 guide)."""
+    if not enabled(stack):
+        return None
+    found = paths.precise(stack.picker)
+    if found is None or found.producer is None:
+        return None
+    return {"sources": [{"pluginRef": found.notification_source, "extractors": [{"pluginRef": found.producer}]}]}
 
 
 def _uds_image(stack: Stack) -> str | None:
@@ -93,6 +157,8 @@ def _kv_events(stack: Stack, found: paths.Precise) -> dict[str, Any]:
 
 
 def scorer_parameters(stack: Stack, found: paths.Precise) -> dict[str, Any]:
+    if found.producer is not None:
+        return {"prefixMatchInfoProducerName": found.producer}
     params: dict[str, Any] = {}
     if found.scorer == "prefix-cache-scorer":
         params["mode"] = "cache_tracking"
@@ -107,6 +173,8 @@ def scorer_parameters(stack: Stack, found: paths.Precise) -> dict[str, Any]:
 
 def extra_plugins(stack: Stack, found: paths.Precise) -> list[dict[str, Any]]:
     """The tokenizer data producer (SCHED v0.7.1+), on the same tokenizer as the indexer."""
+    if found.producer is not None:
+        return _router_plugins(stack, found)
     if found.tokenizer is None:
         return []
     params: dict[str, Any] = {"modelName": stack.spec.model.name}
@@ -118,8 +186,22 @@ def extra_plugins(stack: Stack, found: paths.Precise) -> list[dict[str, Any]]:
 # --- the model-server side ------------------------------------------------------------------------------------------
 
 
+def _router_vllm_args(stack: Stack, args: list[str]) -> list[str]:
+    """LD@e3dbeca1 precise-prefix-cache-routing patch-vllm.yaml: vLLM binds the publisher and replay sockets."""
+    port, replay, block, _ = router_events(stack)
+    out = list(args)
+    if not vllm.has_flag(args, vllm.BLOCK_SIZE_FLAG):
+        out.append(f"{vllm.BLOCK_SIZE_FLAG}={block}")
+    events = {"enable_kv_cache_events": True, "publisher": "zmq", "endpoint": f"tcp://*:{port}",
+              "replay_endpoint": f"tcp://*:{replay}",
+              "topic": f"{paths.TOPIC_FILTER}$(POD_IP):$(POD_PORT)@{stack.spec.model.served_name}"}
+    return [*out, vllm.KV_EVENTS_FLAG, vllm.compact_json(events)]
+
+
 def vllm_args(stack: Stack, args: list[str]) -> list[str]:
     found = layout(stack)
+    if found.producer is not None:
+        return _router_vllm_args(stack, args)
     tuning = stack.spec.scheduler.precisePrefixCache
     out = list(args)
     # A --block-size the user wrote wins; LLMD116 reports it if it differs from the indexer's.
@@ -134,6 +216,10 @@ def vllm_args(stack: Stack, args: list[str]) -> list[str]:
 
 
 def vllm_env(stack: Stack) -> list[dict[str, Any]]:
+    if stack.router is not None:
+        # No hash seed to share any more: the router recomputes block keys from token ids (router #1494, §7).
+        return [{"name": "POD_IP", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "status.podIP"}}},
+                {"name": "POD_PORT", "value": str(SERVICE_PORT)}]
     return [
         {"name": "POD_IP", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "status.podIP"}}},
         {"name": "PYTHONHASHSEED", "value": stack.spec.scheduler.precisePrefixCache.hashSeed},
@@ -141,6 +227,10 @@ def vllm_env(stack: Stack) -> list[dict[str, Any]]:
 
 
 def vllm_ports(stack: Stack) -> list[dict[str, Any]]:
+    if stack.router is not None:
+        port, replay, _, _ = router_events(stack)
+        return [{"containerPort": port, "name": "kv-events", "protocol": "TCP"},
+                {"containerPort": replay, "name": "kv-replay", "protocol": "TCP"}]
     events = stack.spec.scheduler.precisePrefixCache.kvEvents
     if events.discovery != "pods":
         return []

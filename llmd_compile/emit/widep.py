@@ -27,13 +27,17 @@ def parallelism(stack: Stack, role: Workload) -> dict[str, int]:
 
 def model_arg(stack: Stack) -> str:
     """What vllm serve loads: the mounted cache directory for pvc://, else the Hugging Face id (into HF_HOME)."""
-    from llmd_compile.emit.modelservice import model_dir
+    from llmd_compile.emit.workloads import model_dir
 
     return f"/model-cache/{model_dir(stack)}" if stack.spec.model.cache.pvc else stack.spec.model.name
 
 
-def launch(stack: Stack, role: Workload, port: int, args: list[str]) -> dict[str, Any]:
-    """modelCommand custom: the container's command and its one script argument."""
+HYBRID_LB = ("--data-parallel-hybrid-lb",)  # one port per pod, vLLM balances over its local ranks
+
+
+def launch(stack: Stack, role: Workload, port: int, args: list[str],
+           balance: tuple[str, ...] = HYBRID_LB) -> dict[str, Any]:
+    """The container's command and its one script argument."""
     p = role.parallelism
     lines = [
         f"START_RANK=$(( ${{LWS_WORKER_INDEX:-0}} * {p.local} ))",
@@ -46,7 +50,7 @@ def launch(stack: Stack, role: Workload, port: int, args: list[str]) -> dict[str
         "--data-parallel-address ${LWS_LEADER_ADDRESS}",
         f"--data-parallel-rpc-port {DP_RPC_PORT}",
         "--data-parallel-start-rank $START_RANK",
-        "--data-parallel-hybrid-lb",
+        *balance,
     ]
     if p.expert:
         lines.append("--enable-expert-parallel")
@@ -59,4 +63,4 @@ def launch(stack: Stack, role: Workload, port: int, args: list[str]) -> dict[str
             lines.append(shlex.quote(args[i]))
             i += 1
     script = lines[0] + "\n" + " \\\n  ".join(lines[1:]) + "\n"
-    return {"modelCommand": "custom", "command": ["/bin/bash", "-c"], "args": [script]}
+    return {"command": ["/bin/bash", "-c"], "args": [script]}

@@ -79,6 +79,9 @@ class Charts(_Model):
     infra: ChartVersion | None = None
     inferencepool: ChartVersion | None = None
     modelservice: ChartVersion | None = None
+    # llm-d-router-{gateway,standalone} chart (releases v0.8+, which install the router chart instead of the three
+    # Helm-era charts).
+    router: ChartVersion | None = None
 
 
 class TokenSecret(_Model):
@@ -264,6 +267,10 @@ class Scorers(_Model):
     loraAffinity: ScorerWeight | None = None
     # precise prefix-cache affinity from vLLM's KV-cache events (scheduler.precisePrefixCache)
     precisePrefixCache: ScorerWeight | None = None
+    # queued prefill tokens per endpoint (router token-load-scorer, fed by its in-flight load producer)
+    tokenLoad: ScorerWeight | None = None
+    # in-flight requests per endpoint (active-request-scorer)
+    activeRequest: ScorerWeight | None = None
 
 
 class PrefixCache(_Model):
@@ -316,8 +323,9 @@ class Spec(_Model):
     # Base specs merged first (relative paths; see README "Layering"). The loader applies them.
     extends: str | list[str] | None = None
     metadata: Metadata
-    # A version set an llm-d release shipped; charts/images pinned below override it.
-    release: Literal["seed", "v0.3.0", "v0.4.0", "v0.6"] | None = None
+    # A version set an llm-d release shipped; charts/images pinned below override it. It decides the install shape:
+    # seed..v0.6 the Helm-era charts, v0.8/v0.9 the llm-d router chart + kustomize model servers.
+    release: Literal["seed", "v0.3.0", "v0.4.0", "v0.6", "v0.8", "v0.9"] | None = None
     charts: Charts = Charts()
     model: Model
     accelerator: Accelerator
