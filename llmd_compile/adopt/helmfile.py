@@ -21,6 +21,9 @@ from llmd_compile.spec.yamlread import decode, read_bounded
 HELMFILES = ("helmfile.yaml", "helmfile.yaml.gotmpl", "helmfile.yml")
 # Where a Helm-era guide's gateway environments live, relative to the guide (CATALOG §a.1).
 ENV_FILES = "../prereq/gateway-provider/common-configurations/{env}.yaml"
+ROUTER_ERA = ("a router-era deployment (llm-d v0.7+: router or GAIE chart values + kustomize model servers): "
+              "importing it is not supported yet; write the spec with `llmd-compile init` and compare with "
+              "`llmd-compile --diff`")
 _ACTION = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}")
 _ASSIGN = re.compile(r'^\$(\w+)\s*:=\s*(.+?)\s*\|\s*default\s+"([^"]*)"$')
 
@@ -46,6 +49,8 @@ def _one(path: Path, shown: str, pattern: str) -> Path | None:
 
 def _guide_layout(path: Path, shown: str, env: str) -> Source:
     gaie, ms = _one(path, shown, "gaie-*/values.yaml"), _one(path, shown, "ms-*/values.yaml")
+    if (gaie is None or ms is None) and any((path / d).is_dir() for d in ("router", "scheduler", "modelserver")):
+        raise SpecError.one(shown, "", ROUTER_ERA)
     if gaie is None or ms is None:
         raise SpecError.one(shown, "", "no llm-d deployment here: expected a helmfile (helmfile.yaml[.gotmpl]) or a "
                             "Helm-era guide's gaie-*/values.yaml and ms-*/values.yaml; or pass the values files "
@@ -222,6 +227,8 @@ def from_helmfile(path: Path, shown: str, env: str, name: str | None, namespace:
     if not isinstance(releases, list) or not releases:
         raise SpecError.one(shown, "releases", "a helmfile without releases", 1, 1)
     source = Source(origin=f"the helmfile {shown} ({env} environment)")
+    if any(str(r.get("chart", "")).rsplit("/", 1)[-1].startswith("llm-d-router") for r in releases):
+        raise SpecError.one(shown, "releases", ROUTER_ERA, 1, 1)
     for index, release in enumerate(releases):
         chart = str(release.get("chart", "")).rsplit("/", 1)[-1]
         kind = CHARTS.get(chart)

@@ -295,3 +295,22 @@ def test_seed_helmfile_gke_tpu_environment(tmp_path: Path) -> None:
     tpu = guide(SEED, "inference-scheduling/ms-inference-scheduling/values_tpu.yaml")
     assert spec.model.name == tpu["modelArtifacts"]["uri"].removeprefix("hf://")
     assert (spec.accelerator.vendor, spec.gateway.provider) == ("google", "gke")
+
+
+CURRENT_REFS = ("commit-08fe5b66", "commit-3fa7bfc5", "commit-e3dbeca1")  # llm-d v0.7.0, ~v0.8.0, v0.9.0
+
+
+def _current_guides() -> list[tuple[str, str]]:
+    root = o.shared() / DATA
+    return sorted((ref, g.name) for ref in CURRENT_REFS if (root / ref / "guides").is_dir()
+                  for g in (root / ref / "guides").iterdir() if (g / "modelserver").is_dir())
+
+
+def test_current_guides_are_refused_not_misread() -> None:
+    """The router-era guide shape (router/scheduler values + kustomize model servers) is not imported yet: every such
+    guide under ../shared gets the located refusal, never a half-read spec."""
+    guides = _current_guides()
+    assert len(guides) >= 6
+    for ref, name in guides:
+        with pytest.raises(SpecError, match="a router-era deployment"):
+            import_source([o.shared() / DATA / ref / "guides" / name], [name], Path("specs/x.yaml"), Options())

@@ -181,6 +181,8 @@ BAD = [
      "already an llmd-compile spec"),
     ("router-era values", {"router.yaml": "router:\n  epp:\n    replicas: 1\n"},
      ["import", "router.yaml", "-o", "spec.yaml"], "router.yaml:1:1: router: values of the llm-d-router charts"),
+    ("router-era guide", {"og/router/og.values.yaml": "router: {}\n", "og/modelserver/x.yaml": "a: 1\n"},
+     ["import", "og", "-o", "spec.yaml"], "og: a router-era deployment"),
     ("output exists", {"spec.yaml": "mine\n"}, ["import", "gaie-mine/values.yaml", "-o", "spec.yaml"],
      "spec.yaml: exists; pass --force"),
 ]
@@ -258,8 +260,12 @@ def test_text_edits(text: str, edit: object, expected: str) -> None:
 
 # Our own output is a deployment too: every Helm-era stack in out/ (helmfile + values + base/httproute.yaml) imports
 # into a spec that compiles to the same values, picker config and route. Not imported, with the located reason:
-OWN_UNCOVERED = {"wide-ep": "multinode: wide expert parallelism", "wide-ep-seed": "multinode: wide expert parallelism"}
 OWN = sorted(p.parent.name for p in (REPO / "out").glob("*/helmfile.yaml") if (p.parent / "values").is_dir())
+OWN_UNCOVERED = {"wide-ep": "multinode: wide expert parallelism", "wide-ep-seed": "multinode: wide expert parallelism",
+                 # router-shape stacks (release v0.8/v0.9): their helmfile installs an llm-d-router chart
+                 **{stack: "a router-era deployment" for stack in OWN
+                    if "chart: oci://ghcr.io/llm-d/charts/llm-d-router" in (REPO / "out" / stack / "helmfile.yaml")
+                    .read_text(encoding="utf-8")}}
 COMPARED = ("values/infra.yaml", "values/inferencepool.yaml", "values/modelservice.yaml", "base/httproute.yaml",
             "epp/endpoint-picker-config.yaml")
 
