@@ -197,6 +197,8 @@ def _role(source: Source, draft: Draft, role: str, values: dict[str, Any], pd: b
             if name == "VLLM_NIXL_SIDE_CHANNEL_PORT":
                 draft.spec.setdefault("kvTransfer", {})["port"] = int(item.get("value"))
             continue
+        if name == "HF_TOKEN" and "secretKeyRef" in (item.get("valueFrom") or {}):
+            continue  # model.tokenSecret says it (read from modelArtifacts.authSecretName / this reference)
         if "value" in item and "valueFrom" not in item:
             env[name] = str(item["value"])
         else:
@@ -231,7 +233,7 @@ def _role(source: Source, draft: Draft, role: str, values: dict[str, Any], pd: b
     for volume in values.get("volumes") or []:
         if volume.get("name") == "shm" and _dig(volume, "emptyDir", "sizeLimit"):
             out["shmSize"] = str(volume["emptyDir"]["sizeLimit"])
-        elif volume.get("name") not in ("metrics-volume", "torch-compile-cache", "shm"):
+        elif volume.get("name") not in ("metrics-volume", "torch-compile-cache", "shm", "triton-cache", "vllm-config"):
             draft.note(source.where("ms", role, "volumes"), f"{role}: volume {volume.get('name')} is not imported")
     probes = {}
     for probe in ("startup", "liveness", "readiness"):

@@ -44,6 +44,7 @@ class Source:
     namespace: str | None = None
     pins: dict[str, str] = field(default_factory=dict)  # infra/inferencepool/modelservice -> chart version
     origin: str = ""  # what was imported, for the spec's header comment
+    router: bool = False  # a router-era guide (router values + kustomize model servers)
 
     def of(self, kind: Kind) -> list[Piece]:
         return [p for p in self.pieces if p.kind == kind]

@@ -182,7 +182,7 @@ BAD = [
     ("router-era values", {"router.yaml": "router:\n  epp:\n    replicas: 1\n"},
      ["import", "router.yaml", "-o", "spec.yaml"], "router.yaml:1:1: router: values of the llm-d-router charts"),
     ("router-era guide", {"og/router/og.values.yaml": "router: {}\n", "og/modelserver/x.yaml": "a: 1\n"},
-     ["import", "og", "-o", "spec.yaml"], "og: a router-era deployment"),
+     ["import", "og", "-o", "spec.yaml"], "og: no model-server overlay"),
     ("output exists", {"spec.yaml": "mine\n"}, ["import", "gaie-mine/values.yaml", "-o", "spec.yaml"],
      "spec.yaml: exists; pass --force"),
 ]
