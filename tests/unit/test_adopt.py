@@ -291,3 +291,45 @@ def test_own_output_round_trips(stack: str) -> None:
     for rel in COMPARED:
         original = (source / rel).read_text(encoding="utf-8") if (source / rel).is_file() else None
         assert body(files.get(rel)) == body(original), rel
+
+
+def test_upgrade_to_v09_rewrites_sim_latency_flags_as_durations(tmp_path: Path) -> None:
+    """inference-sim v0.9+ reads Go durations; bare milliseconds were removed (SIM #485, CURRENT.md §8)."""
+    from llmd_compile.adopt.upgrade import upgrade_text, verify
+
+    text = (REPO / "specs" / "sim.yaml").read_text(encoding="utf-8").replace(
+        "  image: ghcr.io/llm-d/llm-d-inference-sim:v0.8.2\nprefill:",
+        "  image: ghcr.io/llm-d/llm-d-inference-sim:v0.8.2\n  args: [--time-to-first-token=10, --inter-token-latency,"
+        " \"5\", --max-loras=2]  # latency in ms\nprefill:", 1)
+    assert "--time-to-first-token=10," in text
+    spec = tmp_path / "sim.yaml"
+    spec.write_text(text, encoding="utf-8")
+    upgraded = upgrade_text(spec, "sim.yaml", text, "v0.9")
+    assert "  args: [--time-to-first-token=10ms, --inter-token-latency, 5ms, --max-loras=2]  # latency in ms\n" \
+        in upgraded.text
+    assert any(c.startswith("decode.args[0]: --time-to-first-token=10 -> --time-to-first-token=10ms")
+               for c in upgraded.changes)
+    verify(spec, "sim.yaml", upgraded.text)
+
+
+# (spec, target, a change or decision the upgrade must print) — what changed meaning between the releases
+MEANINGS = [
+    ("tests/golden/cases/kgateway-k8s.yaml", "v0.9", "decide: gateway.provider: kgateway is deprecated upstream"),
+    ("specs/precise-prefix-seed.yaml", "v0.9", "decide: scheduler.precisePrefixCache.hashSeed: the router (v0.9.0+) "
+                                                "recomputes block keys"),
+    ("specs/h100.yaml", "v0.6", "decide: scheduler.image: release v0.6's endpoint picker image "
+                                "ghcr.io/llm-d/llm-d-inference-scheduler:v0.7.0 can no longer be pulled either"),
+    ("specs/h100.yaml", "v0.9", "changed: charts.infra: v1.3.0 dropped: release v0.9 installs the llm-d-router chart"),
+    ("specs/gaudi.yaml", "v0.9", "changed: accelerator.dra: dropped: the router shape's kustomize model servers"),
+]
+
+
+@pytest.mark.parametrize(("spec", "target", "line"), MEANINGS, ids=[f"{m[0]}->{m[1]}" for m in MEANINGS])
+def test_upgrade_says_what_changed_meaning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spec: str, target: str,
+                                           line: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    copy = tmp_path / Path(spec).name
+    copy.write_bytes((REPO / spec).read_bytes())
+    code, out, err = run("upgrade", copy.name, "--to", target)
+    assert code == 0, err
+    assert line in out, out
