@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from llmd_compile.catalog import providers, router
 from llmd_compile.emit import epp, precise
+from llmd_compile.emit import readme as shared
 from llmd_compile.emit.router import gateway, gitops, values
 from llmd_compile.resolve import EPP_GRPC_PORT, SERVICE_PORT, Stack
 
@@ -90,7 +91,7 @@ def emit(stack: Stack) -> dict[str, str]:
     body = f'{{"model": "{spec.model.served_name}", "prompt": "Hello", "max_tokens": 16}}'
     lines += ["```bash", f"IP=$({ip})",
               f"curl -s http://$IP/v1/completions -H 'Content-Type: application/json' -d '{body}'", "```"]
-    lines += ["", "## Notes", "",
+    lines += ["", "## Privileges", "", *shared._privileges(stack), "## Notes", "",
               f"- The router chart names the HTTPRoute, the InferencePool and the release `{spec.metadata.name}` "
               "(metadata.name); `route.name` is not used by this shape.",
               "- The picker's EndpointPickerConfig is in `epp/endpoint-picker-config.yaml` and, verbatim, in "
