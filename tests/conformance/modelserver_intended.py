@@ -1,4 +1,5 @@
-"""Intended differences of test_router_modelserver_fidelity.py, per v0.9 guide: {path (or a prefix ending in *): reason}.
+"""Intended differences of test_router_modelserver_fidelity.py, per v0.9 guide:
+{path (or a prefix ending in *): reason}.
 
 "guide slip" rows are the guides' own mistakes (test_guide_slips_are_real confirms them on the built guide).
 """
@@ -13,8 +14,8 @@ MODEL_CACHE = ("the spec's model cache (model.cache: an emptyDir of emptyDirSize
                "download into the unbounded /.cache emptyDir")
 SIDECAR_PORT = ("the routing proxy is told vLLM's port (--model-server-port on router v0.10.0, --vllm-port before, "
                 "CURRENT §6) instead of relying on the sidecar's default 8200")
-SIDECAR_MAIN = ("guide slip: the P/D and wide-EP overlays take routing-sidecar/nightly (`:main`, a moving tag); a pinned "
-                "release runs the release component's tag (v0.10.0 for llm-d v0.9)")
+SIDECAR_MAIN = ("guide slip: the P/D and wide-EP overlays take routing-sidecar/nightly (`:main`, a moving tag); "
+                "a pinned release runs the release component's tag (v0.10.0 for llm-d v0.9)")
 PULL_POLICY = "a pinned tag needs no Always pull (the guides pull `:main` and nightly images)"
 PD_IMAGE = ("guide slip: the README's default INFRA_PROVIDER=base builds pd-disaggregation/modelserver/gpu/vllm/base, "
             "which includes no image component, so REPLACE_MODEL_SERVER_IMAGE stays unfilled and the gpu-vllm "
@@ -35,8 +36,8 @@ JIT_CACHES = ("the guide moves vLLM/CUDA/FlashInfer JIT caches and the HF hub ca
               "single-host v0.9 guide mounts them) and the model in the spec's model cache")
 NIXL_PORT = ("the NIXL side-channel port is declared as a named container port, as the v0.9 single-host P/D recipe "
              "(recipes/modelserver/base/single-host/pd) declares it; declaring it changes no traffic")
-SA_TOKEN = ("guide slip: the wide-EP ServiceAccount mounts an API token, which vLLM never uses; every other v0.9 guide's "
-            "(recipes/modelserver/common/sa.yaml) sets automountServiceAccountToken: false, as we do")
+SA_TOKEN = ("guide slip: the wide-EP ServiceAccount mounts an API token, which vLLM never uses; every other v0.9 "
+            "guide's (recipes/modelserver/common/sa.yaml) sets automountServiceAccountToken: false, as we do")
 
 _CACHE = {"decode.vllm.env.HF_HOME": MODEL_CACHE, "decode.vllm.mounts./model-cache*": MODEL_CACHE}
 _PREFILL_CACHE = {"prefill.vllm.env.HF_HOME": MODEL_CACHE, "prefill.vllm.mounts./model-cache*": MODEL_CACHE}
