@@ -29,7 +29,12 @@ SCORER_TYPES: dict[str, tuple[str, ...]] = {
     "loadAware": ("load-aware-scorer",),
     "sessionAffinity": ("session-affinity-scorer",),
     "loraAffinity": ("lora-affinity-scorer",),
+    "tokenLoad": ("token-load-scorer",),
+    "activeRequest": ("active-request-scorer",),
 }
+# Data producers a scorer reads, added once before it when the picker has them (the v0.9 guides list
+# inflight-load-producer before token-load-scorer).
+PRODUCERS: dict[str, str] = {"token-load-scorer": "inflight-load-producer"}
 # No picker version registers a round-robin picker: "round-robin" (the seed's option 3) is the
 # uniform random-picker with no scorers, which spreads load the same way in expectation.
 PICKER_TYPES: dict[str, str] = {
@@ -141,6 +146,9 @@ def _scorers(stack: Stack, problems: list[Problem]) -> tuple[list[dict[str, Any]
             problems.append(_unavailable(stack, field, SCORER_TYPES[intent][0]))
             continue
         plugin: dict[str, Any] = {"type": type_name}
+        producer_type = PRODUCERS.get(type_name)
+        if producer_type in picker.plugins and producer_type not in {p["type"] for p in plugins}:
+            plugins.append({"type": producer_type})
         if intent == "prefixCache":
             params, producer = _prefix_params(stack, type_name)
             if producer:

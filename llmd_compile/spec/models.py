@@ -265,6 +265,10 @@ class Scorers(_Model):
     loraAffinity: ScorerWeight | None = None
     # precise prefix-cache affinity from vLLM's KV-cache events (scheduler.precisePrefixCache)
     precisePrefixCache: ScorerWeight | None = None
+    # queued prefill tokens per endpoint (router token-load-scorer, fed by its in-flight load producer)
+    tokenLoad: ScorerWeight | None = None
+    # in-flight requests per endpoint (active-request-scorer)
+    activeRequest: ScorerWeight | None = None
 
 
 class PrefixCache(_Model):

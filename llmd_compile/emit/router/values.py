@@ -79,12 +79,11 @@ def _monitoring(stack: Stack) -> dict[str, Any] | None:
     epp_monitoring = stack.spec.monitoring.epp
     if not epp_monitoring.enabled:
         return None
-    out: dict[str, Any] = {"interval": epp_monitoring.interval,
-                           "prometheus": {"enabled": True, "auth": {"enabled": False}}}
     if stack.spec.gateway.provider == "gke":
         # provider.name=gke implies GMP in router v0.9/v0.10 unless set; say it, so main's change (#2374) is moot.
-        out["provider"] = {"name": "gmp"}
-    return out
+        # The chart renders the GMP PodMonitoring only with auth enabled (routerlib _gke.yaml): keep the default.
+        return {"interval": epp_monitoring.interval, "provider": {"name": "gmp"}, "prometheus": {"enabled": True}}
+    return {"interval": epp_monitoring.interval, "prometheus": {"enabled": True, "auth": {"enabled": False}}}
 
 
 def router_values(stack: Stack) -> dict[str, Any]:
