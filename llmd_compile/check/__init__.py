@@ -50,7 +50,6 @@ HELM_ONLY: Mapping[str, str] = MappingProxyType({
     "LLMD105": "router shape: pending accessor for kustomize pod templates",
     "LLMD107": "router shape: pending accessor",
     "LLMD109": "router shape: pending accessor",
-    "LLMD404": "router shape: pending accessor",
     "LLMD409": "router shape: pending accessor",
 })
 

@@ -54,13 +54,34 @@ class Artifacts:
 
     @property
     def ms(self) -> dict[str, Any]:
+        if self.stack.shape == "router":
+            return self.model_server_roles()
         return self.doc("values/modelservice.yaml") or {}
+
+    def model_server_roles(self) -> dict[str, Any]:
+        """Router shape: each role's Deployment/LeaderWorkerSet (modelserver/base/<role>.yaml) as the
+        {role: {create, replicas, containers}} the model-pod checks read (vLLM first, as in the chart's values)."""
+        out: dict[str, Any] = {}
+        for role in ("decode", "prefill"):
+            doc = self.doc(f"modelserver/base/{role}.yaml")
+            if not isinstance(doc, dict):
+                continue
+            spec = doc.get("spec") or {}
+            template = dig(spec, "leaderWorkerTemplate", "workerTemplate") or dig(spec, "template") or {}
+            out[role] = {"create": True, "replicas": spec.get("replicas", 1),
+                         "containers": list(dig(template, "spec", "containers", default=[]) or []),
+                         "serviceAccountName": dig(template, "spec", "serviceAccountName"),
+                         "monitoring": {"podmonitor": {
+                             "enabled": f"modelserver/base/{role}-podmonitor.yaml" in self.files}}}
+        return out
 
     @property
     def route(self) -> dict[str, Any]:
         return self.doc("base/httproute.yaml") or {}
 
     def epp_config(self) -> dict[str, Any]:
+        if self.stack.shape == "router":  # the same config the router values mount (emit/epp.py)
+            return self.doc("epp/endpoint-picker-config.yaml") or {}
         name = dig(self.pool, "inferenceExtension", "pluginsConfigFile")
         text = dig(self.pool, "inferenceExtension", "pluginsCustomConfig", name)
         if isinstance(text, YamlText):

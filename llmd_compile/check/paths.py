@@ -51,7 +51,7 @@ def precise_scorer(a: Artifacts) -> dict[str, Any] | None:
     mode cache_tracking), or None."""
     for plugin in _plugins(a):
         params = plugin.get("parameters") or {}
-        if plugin.get("type") == paths.PRECISE_SCORER or (
+        if plugin.get("type") in (paths.PRECISE_SCORER, paths.PRECISE_PRODUCER) or (
                 plugin.get("type") == "prefix-cache-scorer" and params.get("mode") == "cache_tracking"):
             return dict(params)
     return None
@@ -122,7 +122,8 @@ def kv_block_size(a: Artifacts) -> Iterator[Finding]:
     params = precise_scorer(a)
     if params is None:
         return
-    indexer = _token_processor(params).get("blockSize", vllm.DEFAULT_BLOCK_SIZE)
+    processor = _token_processor(params)  # blockSizeTokens: the router's name (blockSize deprecated, CURRENT §7)
+    indexer = processor.get("blockSizeTokens", processor.get("blockSize", vllm.DEFAULT_BLOCK_SIZE))
     for role, container in containers(a):
         block = vllm.block_size(vllm.container_args(container))
         if block != indexer:

@@ -48,9 +48,10 @@ def model_server_privileges(a: Artifacts) -> Iterator[Finding]:
         for container in dig(a.ms, role, "containers", default=[]) or []:
             what = refused(container.get("securityContext") or {})
             if what:
+                account = dig(a.ms, role, "serviceAccountName", default=stack.names.ms_fullname)
                 yield Finding(fields.get(role, role), (
                     f"{role} pods ({container.get('name')}) ask for {'; '.join(what)}: OpenShift's restricted-v2 "
-                    f"refuses them, so the pods are not created until ServiceAccount {stack.names.ms_fullname} in "
+                    f"refuses them, so the pods are not created until ServiceAccount {account} in "
                     f"{stack.names.namespace} may use an SCC that allows them"))
 
 
