@@ -15,20 +15,26 @@ import json
 import os
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from llmd_compile import __version__
+from llmd_compile.errors import Diagnostic
 
 CACHE = ".llmd-compile-cache"
 _FORMER = ".llmd-compile-cache.json"  # 0.1's single JSON document: never read, removed by the next save
 _PACKAGE = Path(__file__).resolve().parent
 
-# The file: a first line with the tool digest (a JSON string), then a line per spec of four JSON texts joined by
+# The file: a first line with the tool digest (a JSON string), then a line per spec of five JSON texts joined by
 # tabs (JSON never holds a raw tab): the spec's absolute path, its stack's name, {input path: [sha256, size,
-# mtime_ns]} and {output relpath: [sha256, size, mtime_ns]}. A run parses only what it checks (the inputs of
-# every spec before the outputs of any), and a save writes the lines of specs it did not compile back as read.
+# mtime_ns]}, [the spec as shown in messages, [[every diagnostic's fields]...]] and {output relpath: [sha256,
+# size, mtime_ns]}. A run parses only what it checks (the inputs of every spec before the outputs of any), and a
+# save writes the lines of specs it did not compile back as read.
+#
+# The diagnostics are what the compile printed (warnings) or would promote (--strict): a run answered from the
+# cache prints them again, and a --strict run compiles a stack that has warnings, so every verdict and message is
+# the one a fresh clone gets (tests/unit/test_cache_verdicts.py).
 
 
 @dataclass
@@ -39,10 +45,11 @@ class Memo:
 
 @dataclass(frozen=True)
 class Entry:
-    """An unchanged spec's record: its stack and the still unparsed outputs."""
+    """An unchanged spec's record: its stack, the diagnostics its compile found, and the still unparsed outputs."""
 
     stack: str
     files: str
+    diagnostics: tuple[Diagnostic, ...] = ()
 
 
 def _sha(data: bytes) -> str:
@@ -109,20 +116,33 @@ def _records(text: str) -> dict[str, list[Any]]:
     return data
 
 
-def unchanged(memo: Memo, tool: str, spec: Path) -> Entry | None:
-    """The record of `spec` if it is known and neither it nor any other input (bases, config.json) moved."""
+def _diagnostics(text: str, source: str) -> tuple[Diagnostic, ...] | None:
+    """The recorded diagnostics, if they were recorded for the spec as it is shown now."""
+    shown, found = json.loads(text)
+    if shown != source:  # another working directory or --out: messages and headers name the spec otherwise
+        return None
+    return tuple(Diagnostic(*fields) for fields in found)
+
+
+def unchanged(memo: Memo, tool: str, spec: Path, source: str, strict: bool = False) -> Entry | None:
+    """The record of `spec` (shown as `source`) if it is known and neither it nor any other input (bases,
+    config.json) moved; under `strict`, only if its compile found no warning (those fail it: compile again, so
+    the messages are the compiler's)."""
     rest = memo.lines.get(_key(spec)) if memo.tool == tool else None
     if rest is None:
         return None
     try:
-        stack_json, inputs_json, files = rest.split("\t")
+        stack_json, inputs_json, diagnostics_json, files = rest.split("\t")
         stack = json.loads(stack_json)
         inputs = _records(inputs_json)
-    except ValueError:
+        diagnostics = _diagnostics(diagnostics_json, source)
+    except (ValueError, TypeError):
+        return None
+    if diagnostics is None or (strict and any(d.severity != "info" for d in diagnostics)):
         return None
     if not isinstance(stack, str) or not all(_file_ok(path, known) for path, known in inputs.items()):
         return None
-    return Entry(stack, files)
+    return Entry(stack, files, diagnostics)
 
 
 def intact(entry: Entry, out: Path) -> str | None:
@@ -150,9 +170,11 @@ def _stamp(path: Path) -> list[Any]:
 
 def record(memo: Memo, tool: str, spec: Path, inputs: list[Path], out: Path, stack: str,
            files: dict[str, str], digests: dict[str, str] | None = None,
-           written: Mapping[str, tuple[int, int]] | None = None) -> None:
-    """Remember what `spec` compiled to, as it now stands on disk (call after writing or a clean check).
-    `written`: (size, mtime_ns) of the files this run wrote; the others are looked up."""
+           written: Mapping[str, tuple[int, int]] | None = None, source: str = "",
+           diagnostics: tuple[Diagnostic, ...] = ()) -> None:
+    """Remember what `spec` (shown as `source`) compiled to, as it now stands on disk, and what its compile
+    reported (call after writing or a clean check). `written`: (size, mtime_ns) of the files this run wrote; the
+    others are looked up."""
     if memo.tool != tool:
         memo.lines.clear()
         memo.tool = tool
@@ -169,4 +191,6 @@ def record(memo: Memo, tool: str, spec: Path, inputs: list[Path], out: Path, sta
         outputs[rel] = [digests.get(rel) or _sha(text.encode()), size, mtime_ns]
     compact = (",", ":")
     inputs_json = json.dumps({str(p.resolve()): _stamp(p) for p in inputs}, separators=compact)
-    memo.lines[_key(spec)] = f"{json.dumps(stack)}\t{inputs_json}\t{json.dumps(outputs, separators=compact)}"
+    found = json.dumps([source, [astuple(d) for d in diagnostics]], separators=compact)
+    memo.lines[_key(spec)] = (f"{json.dumps(stack)}\t{inputs_json}\t{found}\t"
+                              f"{json.dumps(outputs, separators=compact)}")

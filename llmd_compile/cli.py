@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -16,8 +17,18 @@ from typing import TYPE_CHECKING
 import click
 
 from llmd_compile import __version__, cache, outdir
-from llmd_compile.errors import Problem, SpecError
-from llmd_compile.pipeline import Compiled, analyse, compile_all, compile_stream, display, expand, workers
+from llmd_compile.errors import Diagnostic, Problem, SpecError
+from llmd_compile.pipeline import (
+    Compiled,
+    Survey,
+    analyse,
+    compile_all,
+    compile_stream,
+    display,
+    displayer,
+    expand,
+    workers,
+)
 from llmd_compile.spec.layers import kind_of
 from llmd_compile.yamlio import dump
 
@@ -47,27 +58,83 @@ def _scaffold_components(out: Path, compiled: list[Compiled]) -> list[str]:
     return created
 
 
+def _expand(specs: tuple[str, ...], out: Path) -> list[Path]:
+    """The spec files the arguments name; a line per directory saying how many specs it holds."""
+    surveys: list[Survey] = []
+    try:
+        paths = expand(specs, out, surveys)
+    except SpecError as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        sys.exit(2)
+    for survey in surveys:
+        click.echo(str(survey))
+    return paths
+
+
 def _fail(exc: SpecError) -> None:
     for problem in exc.problems:
         click.echo(str(problem), err=True)
     count = len(exc.problems)
-    click.echo(f"error: {count} problem{'s' if count != 1 else ''}; nothing was written", err=True)
+    # A spec with a problem outside the checks (schema, versions) stops before them: say that more may follow.
+    stopped = any(not _DIAGNOSTIC.match(p.message) for p in exc.problems)
+    more = "; the checks over the compiled stack (LLMD codes) run once these are fixed" if stopped else ""
+    click.echo(f"error: {count} problem{'s' if count != 1 else ''}; nothing was written{more}", err=True)
     sys.exit(2)
 
 
+_DIAGNOSTIC = re.compile(r"(error|warning|info) LLMD[0-9]{3}: ")
+
+
 class _DefaultToCompile(click.Group):
-    """`llmd-compile SPEC...` means `llmd-compile compile SPEC...`."""
+    """`llmd-compile SPEC...` means `llmd-compile compile SPEC...`; a word that is neither a command nor a file but
+    close to a command is a typo, not a spec path."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            first = args[0]
+            if not first.startswith("-") and not os.path.lexists(first):
+                import difflib
+
+                close = difflib.get_close_matches(first, list(self.commands), n=1, cutoff=0.6)
+                if close:
+                    click.echo(f"error: {first!r}: no such command or file; did you mean {close[0]}? "
+                               "(llmd-compile --help lists the commands)", err=True)
+                    ctx.exit(2)
             args = ["compile", *args]
         return super().parse_args(ctx, args)
 
 
-@click.group(cls=_DefaultToCompile, context_settings={"help_option_names": ["-h", "--help"]})
+_EPILOG = """\b
+Common flags (of the default command, compile):
+  --out DIR      where stacks are written (default: out)
+  --check        write nothing; list stale, missing and extra files; exit 1 if any
+  --diff         write nothing; print a unified diff; exit 1 if any
+  --strict       treat warnings as errors
+  -j, --jobs N   worker processes (output is the same for any number)
+
+\b
+Examples:
+  llmd-compile init                      a starter spec (specs/stack.yaml) for the newest release
+  llmd-compile specs/                    compile every spec under specs/ into out/<name>/
+  llmd-compile --check specs/            in CI: is out/ up to date?
+  llmd-compile lint --format github specs/   every diagnostic, as GitHub annotations
+  llmd-compile explain specs/h100.yaml decode.image
+  llmd-compile versions                  release presets, charts, images
+
+\b
+Exit codes: 0 written or up to date, 1 out of date (--check, --diff), 2 invalid input.
+More: llmd-compile COMMAND --help; README.md.
+"""
+
+
+@click.group(cls=_DefaultToCompile, context_settings={"help_option_names": ["-h", "--help"]}, epilog=_EPILOG)
 @click.version_option(__version__, prog_name="llmd-compile")
 def main() -> None:
-    """Compile llm-d stack specs into committed GitOps artifacts under out/."""
+    """Compile llm-d stack specs into committed GitOps artifacts under out/.
+
+    `llmd-compile SPEC|DIR...` is short for `llmd-compile compile SPEC|DIR...`.
+    """
 
 
 @main.command("compile")
@@ -84,7 +151,7 @@ def compile_command(specs: tuple[str, ...], out_dir: str, check: bool, show_diff
                     fail_on_change: bool, jobs: int) -> None:
     """Compile SPEC files (or directories of specs) into OUT/<stack>/."""
     out = Path(out_dir)
-    paths = expand(specs)
+    paths = _expand(specs, out)
     with contextlib.ExitStack() as stack:
         _compile(paths, out, check, show_diff, strict, fail_on_change,
                  lambda stale, checked: stack.enter_context(workers(jobs, stale, checked)))
@@ -101,7 +168,8 @@ def _compile(paths: list[Path], out: Path, check: bool, show_diff: bool, strict:
     started = False
     # Two passes, so that a changed spec (the pre-commit case) is found after one lstat per input, and a fleet's
     # workers load the compiler while this process checks the ~30 outputs of every other stack.
-    entries = {path: None if show_diff else cache.unchanged(memo, tool, path) for path in paths}
+    shown = displayer(out)
+    entries = {path: None if show_diff else cache.unchanged(memo, tool, path, shown(path), strict) for path in paths}
     changed = sum(entry is None for entry in entries.values())
     if changed:
         pool, started = start_workers(changed, len(paths) - changed), True
@@ -113,11 +181,17 @@ def _compile(paths: list[Path], out: Path, check: bool, show_diff: bool, strict:
             pool, started = start_workers(len(paths) - i, 0), True
     if len(known) < len(paths) and known and any(kind_of(p) == "Fleet" for p in paths):
         known = {}  # a fleet cross-checks all its stacks: compile them together
-    for name in sorted(known.values()):
-        click.echo(f"{name}: up to date")
+    # What the cache answers is said as a compile would say it: its warnings, then its stacks in path order.
+    replayed = {path: entry.diagnostics for path, entry in entries.items() if path in known and entry is not None}
+    order = {path: i for i, path in enumerate(paths)}
     stale = [p for p in paths if p not in known]
     if not stale:
+        _warn([], replayed, order)
+        for name in known.values():
+            click.echo(f"{name}: up to date")
         return
+    for name in known.values():
+        click.echo(f"{name}: up to date")
     taken = {name: p for p, name in known.items()}
     if check or show_diff:
         try:
@@ -125,7 +199,7 @@ def _compile(paths: list[Path], out: Path, check: bool, show_diff: bool, strict:
         except SpecError as exc:
             _fail(exc)
             return
-        _warn(compiled)
+        _warn(compiled, replayed, order)
         with outdir.reading(out):
             _check(out, compiled, show_diff, memo, tool)
         return
@@ -147,7 +221,7 @@ def _compile(paths: list[Path], out: Path, check: bool, show_diff: bool, strict:
             by_name[item.name] = item
             yield item.name, item.files
         # Everything compiled, nothing swapped in yet: what a good run says before its stacks land.
-        _warn(list(by_name.values()))
+        _warn(list(by_name.values()), replayed, order)
         for stub in _scaffold_components(out, list(by_name.values())):
             created.append(stub)
             click.echo(f"created user component {stub} (yours from now on)")
@@ -173,9 +247,12 @@ def _compile(paths: list[Path], out: Path, check: bool, show_diff: bool, strict:
         sys.exit(1)
 
 
-def _warn(compiled: list[Compiled]) -> None:
-    for item in compiled:
-        for d in item.diagnostics:
+def _warn(compiled: list[Compiled], replayed: dict[Path, tuple[Diagnostic, ...]], order: dict[Path, int]) -> None:
+    """Every stack's warnings in path order, whether it was compiled now or answered from the cache."""
+    found = dict(replayed)
+    found.update((item.spec_path, item.diagnostics) for item in compiled if item.spec_path is not None)
+    for path in sorted(found, key=lambda p: order.get(p, len(order))):
+        for d in found[path]:
             if d.severity == "warning":
                 click.echo(str(d), err=True)
 
@@ -199,7 +276,7 @@ def _create_once(target: Path, text: str) -> None:
 def _remember(memo: cache.Memo, tool: str, out: Path, item: Compiled, written: outdir.Stamps | None = None) -> None:
     if item.spec_path is not None and item.inputs:
         cache.record(memo, tool, item.spec_path, list(item.inputs), out, item.name, item.files, item.digests,
-                     written)
+                     written, item.source, item.diagnostics)
 
 
 def _check(out: Path, compiled: list[Compiled], show_diff: bool, memo: cache.Memo, tool: str) -> None:
@@ -235,7 +312,7 @@ def lint_command(specs: tuple[str, ...], strict: bool) -> None:
 
     problems: list[Problem] = []
     count = {"error": 0, "warning": 0, "info": 0}
-    for path in expand(specs):
+    for path in _expand(specs, Path("out")):
         source = display(path, Path("out"))
         try:
             diagnostics = analyse(path, source, strict)[3]
@@ -271,6 +348,49 @@ def explain_command(spec: str, field: str) -> None:
     except KeyError:
         click.echo(f"error: {source} has no field {field!r}", err=True)
         sys.exit(2)
+
+
+@main.command("init")
+@click.argument("path", default="specs/stack.yaml", type=click.Path(dir_okay=False))
+@click.option("--accelerator", "vendor", default="nvidia", show_default=True, metavar="VENDOR",
+              help="nvidia, amd, google, intel, intel-gaudi, cpu or simulated.")
+@click.option("--gateway", "provider", default="istio", show_default=True, metavar="PROVIDER",
+              help="istio, kgateway, agentgateway, gke, or none (picker only).")
+@click.option("--name", default="my-stack", show_default=True, help="metadata.name: the stack's name.")
+@click.option("--release", "preset", default=None, help="Release preset (default: the newest).")
+def init_command(path: str, vendor: str, provider: str, name: str, preset: str | None) -> None:
+    """Write a commented starter spec for the newest release preset to PATH (never over an existing file)."""
+    from llmd_compile import starter
+    from llmd_compile.catalog.releases import newest
+
+    known = starter.presets()
+    preset = preset or newest(known)
+    vendors, providers = starter.choices()
+    wrong = [(flag, value, allowed) for flag, value, allowed in (
+        ("--release", preset, known), ("--accelerator", vendor, starter.vendors(preset) if preset in known else []),
+        ("--gateway", provider, providers)) if value not in allowed]
+    for flag, value, allowed in wrong:
+        why = f" (release {preset} ships no model-server image for it)" if flag == "--accelerator" and \
+            value in vendors else ""
+        click.echo(f"error: {flag}: {value!r} is not one of {', '.join(allowed)}{why}", err=True)
+    if wrong:
+        sys.exit(2)
+    target = Path(path)
+    schema = Path("schema") / "stack.schema.json"
+    text = starter.render(starter.Starter(preset, vendor, provider, name, name,
+                                          Path(os.path.relpath(schema.resolve(), target.resolve().parent)).as_posix()))
+    if target.exists() or target.is_symlink():
+        click.echo(f"error: {path} exists; llmd-compile init never overwrites a file (name another PATH)", err=True)
+        sys.exit(2)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _create_once(target, text)
+    click.echo(f"wrote {path} (release {preset}, {vendor}, gateway {provider}); next: llmd-compile {path}")
+    if not schema.exists():
+        from llmd_compile.spec.models import Spec
+
+        schema.parent.mkdir(parents=True, exist_ok=True)
+        _create_once(schema, json.dumps(Spec.model_json_schema(), indent=2, sort_keys=True) + "\n")
+        click.echo(f"wrote {schema.as_posix()} (the JSON Schema its yaml-language-server modeline names)")
 
 
 @main.command("krm")
@@ -335,9 +455,25 @@ def versions_command() -> None:
                    f"(v1-manifests), Gateway API {p.gateway_api_crds}, router CRDs {p.router_crds}, "
                    f"Istio {cp.istio}, agentgateway {cp.agentgateway}, LWS {cp.lws}, wide-EP {p.widep_image}, "
                    f"vLLM: {vllm}")
+    from llmd_compile.catalog.releases import PRESETS
+
+    click.echo("model-server images (decode.image / prefill.image) per release preset and accelerator.vendor:")
+    for preset in PRESETS.values():
+        images = preset.vllm_images.items()
+        click.echo(f"  {preset.name}: " + ", ".join(f"{vendor} {image}" for vendor, image in images))
     click.echo("llm-d-infra: " + ", ".join(charts.INFRA))
     click.echo("inferencepool: " + ", ".join(charts.POOL))
     click.echo("llm-d-modelservice: " + ", ".join(charts.MODELSERVICE))
     click.echo("llm-d-router-{gateway,standalone}: " + ", ".join(router.ROUTER_CHARTS))
     click.echo("endpoint picker registries: " + ", ".join(PICKERS))
 
+
+
+def _adopt_commands() -> None:
+    from llmd_compile.adopt.commands import import_command, upgrade_command
+
+    main.add_command(import_command)
+    main.add_command(upgrade_command)
+
+
+_adopt_commands()

@@ -55,8 +55,10 @@ class Diagnostic:
     hint: str
 
     def __str__(self) -> str:
-        where = _where(self.path, self.line, self.col)
-        return f"{where}: {self.severity} {self.code}: {self.field}: {self.message} (hint: {self.hint})"
+        """One format for a diagnostic everywhere (compile, lint, --strict): `file:line:col: field: error CODE: ...`,
+        the format of every other problem with the severity and code leading the message."""
+        return str(self.as_problem())
 
     def as_problem(self) -> Problem:
-        return Problem(self.path, self.line, self.col, self.field, f"{self.code}: {self.message} (hint: {self.hint})")
+        return Problem(self.path, self.line, self.col, self.field,
+                       f"{self.severity} {self.code}: {self.message} (hint: {self.hint})")

@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from llmd_compile import outdir
+from llmd_compile.cache import CACHE
 from llmd_compile.errors import Problem, SpecError
 from llmd_compile.headers import MANIFEST
-from llmd_compile.spec.layers import BASE_KIND, kind_of
+from llmd_compile.spec.layers import API_GROUP, BASE_KIND, kind_of, sniff
 
 if TYPE_CHECKING:
     from multiprocessing.pool import Pool
@@ -46,39 +47,115 @@ class Compiled:
 
 def display(path: Path, out: Path) -> str:
     """The spec path as written into headers: relative to the repo root (out/'s parent)."""
-    resolved = path.resolve()
-    for base in (out.resolve().parent, Path.cwd()):
-        try:
-            return resolved.relative_to(base).as_posix()
-        except ValueError:
-            continue
-    return path.as_posix()
+    return displayer(out)(path)
 
 
-def _yaml_files(root: str) -> Iterator[str]:
+def displayer(out: Path) -> Callable[[Path], str]:
+    """`display` for many paths with one `out`."""
+    bases = (out.resolve().parent, Path.cwd())
+
+    def shown(path: Path) -> str:
+        resolved = path.resolve()
+        for base in bases:
+            try:
+                return resolved.relative_to(base).as_posix()
+            except ValueError:
+                continue
+        return path.as_posix()
+
+    return shown
+
+
+def _yaml_files(root: str, skip: Callable[[str, list[os.DirEntry[str]]], bool] | None = None) -> Iterator[str]:
     """The YAML files under `root` as Path.rglob("*") finds them (into real directories, not through links), with
-    one scandir per directory instead of a stat per file."""
+    one scandir per directory instead of a stat per file; a directory `skip(path, entries)` refuses is left out
+    whole, before any of its files is opened."""
     try:
         with os.scandir(root) as listing:
             entries = list(listing)
     except PermissionError:
         return
+    if skip is not None and skip(root, entries):
+        return
     for entry in entries:
         if entry.is_dir(follow_symlinks=False):
-            yield from _yaml_files(entry.path)
+            yield from _yaml_files(entry.path, skip)
         elif os.path.splitext(entry.name)[1] in SPEC_SUFFIXES and entry.is_file():
             yield entry.path
 
 
-def expand(paths: tuple[str, ...]) -> list[Path]:
-    """Spec files: named ones as given; from a directory, every YAML file except bases (kind: StackBase)."""
+# What a directory compile never reads: our own output (a stack directory holds its ownership manifest, the out
+# root the cache), the user's kustomize components, and the places tools keep their own files.
+_OURS = frozenset({MANIFEST, CACHE})
+_NOT_SPECS = frozenset({"overlays", ".git", "node_modules"})
+
+
+@dataclass
+class Survey:
+    """What expanding one directory found: shown as `DIR: N specs found (...)`."""
+
+    root: str
+    specs: int = 0
+    bases: int = 0
+    others: int = 0
+    outputs: int = 0
+
+    def skipped(self) -> str:
+        parts = [_count(self.bases, "base", "bases"),
+                 _count(self.outputs, "output directory", "output directories"),
+                 _count(self.others, "YAML file without apiVersion: llmd-compile/*",
+                        "YAML files without apiVersion: llmd-compile/*")]
+        shown = [p for p in parts if p]
+        return f" (skipped {', '.join(shown)})" if shown else ""
+
+    def __str__(self) -> str:
+        return f"{self.root}: {_count(self.specs, 'spec', 'specs') or 'no spec'} found{self.skipped()}"
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return "" if not n else f"{n} {one if n == 1 else many}"
+
+
+def expand(paths: tuple[str, ...], out: Path | None = None, surveys: list[Survey] | None = None) -> list[Path]:
+    """Spec files: named ones as given; from a directory, every YAML file that says `apiVersion: llmd-compile/*`
+    except bases (kind: StackBase), outside our output directories (`out`, or any directory holding a stack's
+    manifest or the cache) and `overlays/`. A directory without a spec is an error."""
     found: list[Path] = []
+    out_real = os.path.realpath(out) if out is not None else None
+    empty: list[Problem] = []
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
-            found.extend(sorted(p for p in map(Path, _yaml_files(os.fspath(path))) if kind_of(p) != BASE_KIND))
-        else:
+        if not path.is_dir():
             found.append(path)
+            continue
+        survey = Survey(raw)
+
+        def skip(where: str, entries: list[os.DirEntry[str]], survey: Survey = survey, top: str = os.fspath(path)
+                 ) -> bool:
+            if any(e.name in _OURS for e in entries) or (out_real is not None and os.path.realpath(where) == out_real):
+                survey.outputs += 1
+                return True
+            return where != top and (os.path.basename(where) in _NOT_SPECS
+                                     or any(e.name == "pyvenv.cfg" for e in entries))
+
+        here = []
+        for name in _yaml_files(os.fspath(path), skip):  # the kind and apiVersion: one bounded read per file
+            api, kind = sniff(Path(name))
+            if api != API_GROUP:
+                survey.others += 1
+            elif kind == BASE_KIND:
+                survey.bases += 1
+            else:
+                here.append(Path(name))
+        survey.specs = len(here)
+        found.extend(sorted(here))
+        if surveys is not None:
+            surveys.append(survey)
+        if not here:
+            empty.append(Problem(raw, 0, 0, "", f"no llmd-compile spec found{survey.skipped()}; a spec starts with "
+                                 "`apiVersion: llmd-compile/v1alpha1` (`llmd-compile init` writes one)"))
+    if empty:
+        raise SpecError(empty)
     return found
 
 

@@ -35,6 +35,12 @@ class InfraChart:
     # Service whatever gateway.service.type says (the seed saw exactly that: CATALOG §c.1, §j). The gateway template
     # of later v1.3.x (listener tls, so v1.3.4+) has no such annotation; v1.3.3 is not known either way.
     istio_clusterip_annotation: bool = False
+    # Upstream bug: the default gateway.listeners[0] carries `path: /` and the Gateway template renders it, but a
+    # Gateway listener has no `path` field, so strict field validation (kubectl's default) rejects the Gateway.
+    # INFRA@v1.3.0:charts/llm-d-infra/values.yaml (gateway.listeners) + templates/gateway-infrastructure/
+    # gateway.yaml (`with $l.path`); also in v1.2.4; gone from v1.3.3 (neither key nor template line). Found by
+    # rendering (tests/render, issue 14): we set the listeners without it.
+    listener_path_bug: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,12 @@ class PoolChart:
     passes_pool_group: bool = True
     # inferenceExtension.sidecar (a container next to the EPP, e.g. the UDS tokenizer): v1.2.0+ (CATALOG §d.2, §f).
     has_sidecar: bool = True
+    # Upstream bug: with provider.name gke and EPP monitoring on (prometheus.enabled + auth.enabled),
+    # templates/gke.yaml ends in `---` and `{{- include "inference-extension.gke" . -}}` glues the GMP metrics
+    # reader's first line to it (`---apiVersion: v1`): Helm's splitter separates it, the Kubernetes YAML reader
+    # (kubectl, Argo CD) does not. GAIE@v1.4.0 and GAIE@v1.5.0:config/charts/inferencepool/templates/gke.yaml;
+    # v1.3.0 and earlier render the same objects inline. Found by rendering (tests/render, issue 14).
+    gke_monitoring_glued: bool = False
 
     @staticmethod
     def target_port_key(api_version: str) -> Literal["targetPortNumber", "targetPorts"]:
@@ -101,13 +113,22 @@ class ModelServiceChart:
     # multinode: true renders a LeaderWorkerSet per replica; its size is parallelism.data in v0.2.x (the wide-EP
     # guide's "hack": data = pods) and parallelism.workers in v0.4.x (CATALOG §b.2); v0.3.x: not catalogued.
     lws_size: Literal["data", "workers"] | None = "workers"
+    # Upstream bug: decode|prefill.parallelism.tensor > 1 adds `nvidia.com/gpu: <tensor>` to the pod's limits and
+    # requests whatever the accelerator (MS@llm-d-modelservice-v0.2.7:charts/llm-d-modelservice/templates/
+    # _helpers.tpl, `llm-d-modelservice.resources`; v0.2.8 replaced it with accelerator.resources). A TPU pod
+    # then asks for TPUs and GPUs and never schedules; the seed TPU guide passed TP as a vLLM flag instead.
+    gpu_from_tensor_bug: bool = False
+    # apiVersion of the ResourceClaimTemplate accelerator.dra renders: resource.k8s.io/v1 in v0.3.8-v0.4.12
+    # (MS@llm-d-modelservice-v0.4.9:charts/llm-d-modelservice/templates/resource-claim-template.yaml).
+    dra_api_version: str = "resource.k8s.io/v1"
     # decode|prefill.initContainers, rendered after the routing sidecar (schema since v0.3.11, CATALOG §b.2; the
     # LD@899f8517 sim guide runs its UDS tokenizer there on v0.4.9).
     init_containers: bool = False
 
 
 INFRA: Mapping[str, InfraChart] = MappingProxyType({
-    "v1.3.0": InfraChart("v1.3.0", default_service_type="LoadBalancer", istio_clusterip_annotation=True),
+    "v1.3.0": InfraChart("v1.3.0", default_service_type="LoadBalancer", istio_clusterip_annotation=True,
+                         listener_path_bug=True),
     "v1.3.3": InfraChart("v1.3.3"),
     "v1.3.4": InfraChart("v1.3.4"),
     "v1.3.6": InfraChart("v1.3.6"),
@@ -124,8 +145,9 @@ POOL: Mapping[str, PoolChart] = MappingProxyType({
     "v1.2.0": PoolChart("v1.2.0"),
     "v1.2.0-rc.1": PoolChart("v1.2.0-rc.1"),
     "v1.3.0": PoolChart("v1.3.0"),
-    "v1.4.0": PoolChart("v1.4.0"),
-    "v1.5.0": PoolChart("v1.5.0", pool_api_versions=(POOL_K8S,), image_keys="registry/repository"),
+    "v1.4.0": PoolChart("v1.4.0", gke_monitoring_glued=True),
+    "v1.5.0": PoolChart("v1.5.0", pool_api_versions=(POOL_K8S,), image_keys="registry/repository",
+                        gke_monitoring_glued=True),
 })
 
 _V02 = {"routing_gaie_keys": True, "lws_size": "data", "accelerator_types": ACCELERATORS_V02,
@@ -133,7 +155,7 @@ _V02 = {"routing_gaie_keys": True, "lws_size": "data", "accelerator_types": ACCE
         "custom_labels": False}
 MODELSERVICE: Mapping[str, ModelServiceChart] = MappingProxyType({
     "v0.2.7": ModelServiceChart("v0.2.7", has_schema=False, proxy_toggle=False, container_parallelism_quirk=True,
-                                has_accelerator_block=False, **_V02),  # type: ignore[arg-type]
+                                has_accelerator_block=False, gpu_from_tensor_bug=True, **_V02),  # type: ignore[arg-type]
     "v0.2.9": ModelServiceChart("v0.2.9", container_parallelism_quirk=True, strict_volumes=True,
                                 **_V02),  # type: ignore[arg-type]
     "v0.2.10": ModelServiceChart("v0.2.10", container_parallelism_quirk=True, **_V02),  # type: ignore[arg-type]
@@ -208,3 +230,16 @@ RELEASES: Mapping[str, Release] = MappingProxyType({
                     "v1.5.1", "v1.4.0", POOL_K8S, MappingProxyType(_V06_IMAGES),
                     "ghcr.io/llm-d/llm-d-uds-tokenizer:v0.7.1"),
 })
+
+# First Kubernetes minor that serves an API version the stacks may render (Kubernetes release notes: DRA
+# resource.k8s.io/v1beta1 in 1.32, v1beta2 in 1.33, GA v1 in 1.34).
+API_SERVED_FROM: Mapping[str, tuple[int, int]] = MappingProxyType({
+    "resource.k8s.io/v1beta1": (1, 32),
+    "resource.k8s.io/v1beta2": (1, 33),
+    "resource.k8s.io/v1": (1, 34),
+})
+
+
+def gke_monitoring_glued(pool: PoolChart, provider: str, epp_monitoring: bool) -> bool:
+    """The chart would glue its GKE monitoring objects to a `---` (PoolChart.gke_monitoring_glued)."""
+    return provider == "gke" and epp_monitoring and pool.gke_monitoring_glued

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from llmd_compile.catalog.charts import RELEASES
 from llmd_compile.catalog.hardware import DTYPE_BYTES, MODELS, ModelFacts, accelerator
+from llmd_compile.catalog.releases import PRESETS, release_of
 from llmd_compile.check import Finding, Rule
 from llmd_compile.check.artifacts import Artifacts, dig
 from llmd_compile.spec.models import Workload
@@ -162,6 +163,23 @@ def image_vendor(a: Artifacts) -> Iterator[Finding]:
                                            f"{vendor}")
 
 
+def image_release(a: Artifacts) -> Iterator[Finding]:
+    """An image another release preset ships for this vendor, in a stack of this release (LLMD311: another vendor)."""
+    spec = a.stack.spec
+    preset = spec.release or (a.stack.image_release.name if a.stack.image_release else None)
+    if preset is None or preset not in PRESETS:
+        return
+    ours = PRESETS[preset].vllm_images
+    vendor = spec.accelerator.vendor
+    for name, role in _roles(a):
+        others = [r for r, v in release_of(role.image) if v == vendor and r != preset]
+        if role.image in ours.values() or not others:
+            continue
+        shipped = f"ships {ours[vendor]}" if vendor in ours else f"ships no {vendor} image"
+        yield Finding(f"{name}.image", f"{role.image!r} is release {', '.join(others)}'s image for {vendor}; this "
+                      f"stack is release {preset}, which {shipped}")
+
+
 RULES = (
     Rule("LLMD301", "error", "more accelerators needed than the cluster has",
          "lower decode.replicas or parallelism, or raise cluster.gpus", total_gpus),
@@ -185,4 +203,6 @@ RULES = (
          "let llmd-compile set the accelerator count from decode.parallelism", gpu_request),
     Rule("LLMD311", "warning", "vLLM image built for another accelerator",
          "use the release's image for accelerator.vendor (`llmd-compile versions`)", image_vendor),
+    Rule("LLMD312", "warning", "vLLM image of another release",
+         "use this release's image (`llmd-compile versions`), or pin `release:` to the image's release", image_release),
 )

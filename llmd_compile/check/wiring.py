@@ -184,6 +184,10 @@ def smoke_target(a: Artifacts) -> Iterator[Finding]:
     gateway = naming.gateway_name(_releases(a).get("llm-d-infra", ""))
     service = naming.gateway_service(gateway, a.stack.spec.gateway.provider)
     script = _job_script(a, "smoke-test")
+    if a.stack.spec.gateway.provider == "gke":  # a cloud load balancer: the Job reads the Gateway's address
+        if script and f"/gateways/{gateway}" not in script:
+            yield Finding("gateway.provider", f"smoke test does not read the address of Gateway {gateway!r}")
+        return
     if script and f"http://{service}." not in script:
         yield Finding("gateway.provider", f"smoke test does not target the gateway Service {service!r}")
 

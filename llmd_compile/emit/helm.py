@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from llmd_compile import yamlio
-from llmd_compile.catalog import providers
+from llmd_compile.catalog import charts, providers
 from llmd_compile.emit import epp, precise
 from llmd_compile.emit.modelservice import model_dir, modelservice_values
-from llmd_compile.resolve import EPP_GRPC_PORT, SERVICE_PORT, Stack
+from llmd_compile.resolve import EPP_GRPC_PORT, GATEWAY_PORT, SERVICE_PORT, Stack
 
 __all__ = ["emit", "inferencepool_values", "infra_values", "model_dir", "modelservice_values"]
 ISTIO_EPP_TRAFFIC_POLICY = {"tls": {"mode": "SIMPLE", "insecureSkipVerify": True}}
@@ -43,6 +43,10 @@ def infra_values(stack: Stack) -> dict[str, Any]:
             class_name = "agentgateway"
     gateway["gatewayClassName"] = class_name
     gateway["service"] = {"type": spec.gateway.service.type}
+    if stack.infra.listener_path_bug:
+        # The chart's default listener carries `path: /`, no Gateway field (catalog InfraChart.listener_path_bug).
+        gateway["listeners"] = [{"name": "default", "port": GATEWAY_PORT, "protocol": "HTTP",
+                                 "allowedRoutes": {"namespaces": {"from": "All"}}}]
     if provider == "istio" and stack.pool.destination_rule == "infra":
         gateway["destinationRule"] = {
             "enabled": True,
@@ -110,7 +114,12 @@ def _epp_monitoring(stack: Stack) -> dict[str, Any] | None:
     if stack.pool.epp_monitoring == "secret.name":
         return {"interval": wanted.interval, "secret": {"name": secret}, "prometheus": {"enabled": True}}
     # "none" never gets here: catalog.compat rejects monitoring.epp on such charts.
+    if charts.gke_monitoring_glued(stack.pool, stack.spec.gateway.provider, wanted.enabled):
+        # The chart's GMP objects come out glued to a `---` that kubectl and Argo CD do not split (catalog
+        # PoolChart.gke_monitoring_glued): leave them out; LLMD430 and the README say what to do.
+        return {"interval": wanted.interval, "prometheus": {"enabled": False}}
     return {"interval": wanted.interval, "prometheus": {"enabled": True, "auth": {"secretName": secret}}}
+
 
 
 def emit(stack: Stack) -> dict[str, str]:

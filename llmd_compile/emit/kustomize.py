@@ -33,6 +33,7 @@ def base_resources(stack: Stack) -> dict[str, dict[str, Any]]:
         "model-download-job.yaml": manifests.model_download_job(stack),
         "httproute.yaml": manifests.httproute(stack) if gateway else None,
         "smoke-test-job.yaml": manifests.smoke_test_job(stack) if gateway else None,
+        **(manifests.smoke_test_rbac(stack) if gateway else {}),
     }
     return {name: doc for name, doc in docs.items() if doc is not None}
 

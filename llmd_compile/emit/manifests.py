@@ -130,16 +130,37 @@ def model_download_job(stack: Stack) -> dict[str, Any] | None:
                 _pod(stack, container, volumes), {SYNC_WAVE: "-1"}, deadline=7200, backoff=3)
 
 
+def _gateway_lookup(stack: Stack) -> list[str]:
+    """A gke-l7-* Gateway is a Google Cloud load balancer with no in-cluster Service (issue 14): read its address
+    from the Gateway's status through the API server, with the Job's ServiceAccount (smoke_test_rbac)."""
+    path = f"/apis/gateway.networking.k8s.io/v1/namespaces/{stack.names.namespace}/gateways/{stack.names.gateway}"
+    return [
+        "SA=/var/run/secrets/kubernetes.io/serviceaccount",
+        "# The Gateway is a cloud load balancer: wait for its address in status.addresses.",
+        "i=0",
+        "until ADDR=$(curl -sf --cacert \"$SA/ca.crt\" -H \"Authorization: Bearer $(cat \"$SA/token\")\" "
+        f"{shlex.quote('https://kubernetes.default.svc' + path)} "
+        "| sed -n 's/.*\"addresses\":\\[{[^]]*\"value\":\"\\([^\"]*\\)\".*/\\1/p') && [ -n \"$ADDR\" ]; do",
+        "  i=$((i+1)); [ \"$i\" -le 90 ] || { echo 'the Gateway got no address after 15 min'; exit 1; }",
+        "  sleep 10",
+        "done",
+        f"BASE=\"http://$ADDR:{GATEWAY_PORT}\"",
+    ]
+
+
 def smoke_test_script(stack: Stack) -> str:
-    base = f"http://{stack.names.gateway_host}:{GATEWAY_PORT}"
+    q = shlex.quote
+    if stack.spec.gateway.provider == "gke":
+        target = _gateway_lookup(stack)
+    else:
+        target = [f"BASE={q(f'http://{stack.names.gateway_host}:{GATEWAY_PORT}')}"]
     model = stack.spec.model.served_name
     completion = json.dumps({"model": model, "prompt": "How are you today?", "max_tokens": 10})
     chat = json.dumps({"model": model, "messages": [{"role": "user", "content": "Hello! What is machine learning?"}],
                        "max_tokens": 50, "temperature": 0.7})
-    q = shlex.quote
     return "\n".join([
         "set -eu",
-        f"BASE={q(base)}",
+        *target,
         "# Wait for the gateway to route to a ready model server (model load takes minutes).",
         "i=0",
         f"until curl -sf \"$BASE/v1/models\" | grep -q {q(json.dumps(model))}; do",
@@ -169,8 +190,36 @@ def smoke_test_job(stack: Stack) -> dict[str, Any]:
         "argocd.argoproj.io/hook": "PostSync",
         "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation",
     }
-    return _job(stack, f"{stack.spec.metadata.name}-smoke-test", "smoke-test", _pod(stack, container, []),
-                annotations, deadline=1800, backoff=2)
+    pod = _pod(stack, container, [])
+    if stack.spec.gateway.provider == "gke":
+        pod = {"serviceAccountName": _smoke_account(stack), "automountServiceAccountToken": True, **pod}
+    return _job(stack, f"{stack.spec.metadata.name}-smoke-test", "smoke-test", pod, annotations,
+                deadline=1800, backoff=2)
+
+
+def _smoke_account(stack: Stack) -> str:
+    return f"{stack.spec.metadata.name}-smoke-test"
+
+
+def smoke_test_rbac(stack: Stack) -> dict[str, dict[str, Any]]:
+    """On GKE the smoke test reads its Gateway's address: a ServiceAccount that may get that one Gateway."""
+    if stack.spec.gateway.provider != "gke":
+        return {}
+    name, labels = _smoke_account(stack), _labels(stack, "smoke-test")
+    meta = {"name": name, "labels": labels}
+    return {
+        "smoke-test-serviceaccount.yaml": {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta},
+        "smoke-test-role.yaml": {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta,
+            "rules": [{"apiGroups": ["gateway.networking.k8s.io"], "resources": ["gateways"],
+                       "resourceNames": [stack.names.gateway], "verbs": ["get"]}],
+        },
+        "smoke-test-rolebinding.yaml": {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": meta,
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+            "subjects": [{"kind": "ServiceAccount", "name": name}],
+        },
+    }
 
 
 def guidellm_job(stack: Stack) -> dict[str, Any] | None:

@@ -47,6 +47,11 @@ def _role(stack: Stack, name: str, role: Workload) -> dict[str, Any]:
     parallelism: dict[str, int] = {"tensor": role.parallelism.tensor, "data": role.parallelism.data}
     if stack.multinode:
         parallelism = widep.parallelism(stack, role)
+    if _tensor_as_flag(stack, role):
+        # issue 14: MS v0.2.7 turns parallelism.tensor > 1 into nvidia.com/gpu on any accelerator (catalog
+        # ModelServiceChart.gpu_from_tensor_bug); pass TP to vLLM as a flag, as the seed TPU guide did.
+        parallelism = {**parallelism, "tensor": 1}
+        container["args"] = [f"--tensor-parallel-size={role.parallelism.tensor}", *container["args"]]
     if ms.container_parallelism_quirk:
         container["parallelism"] = parallelism
     podmonitor = stack.spec.monitoring.podMonitor
@@ -83,6 +88,12 @@ def _role(stack: Stack, name: str, role: Workload) -> dict[str, Any]:
         container["volumeMounts"].append(pod.shm[0])
         values["volumes"].append(pod.shm[1])
     return values
+
+
+def _tensor_as_flag(stack: Stack, role: Workload) -> bool:
+    vendor = stack.spec.accelerator.vendor
+    return (stack.ms.gpu_from_tensor_bug and vendor not in ("nvidia", "simulated") and not stack.multinode
+            and role.parallelism.tensor > 1)
 
 
 def _accelerator_type(stack: Stack) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from llmd_compile import yamlio
 from llmd_compile.catalog import providers
-from llmd_compile.emit import epp, manifests, security
+from llmd_compile.emit import chart_bugs, epp, manifests, security
 from llmd_compile.emit.kustomize import base_resources, platforms
 from llmd_compile.resolve import SERVICE_PORT, Stack
 
@@ -143,6 +143,7 @@ def render(stack: Stack) -> str:
         "## Test",
         "",
         *(_smoke_test(stack) if gateway else _attach_gateway(stack)),
+        *chart_bugs.readme_lines(stack),
     ]
     return "\n".join(lines)
 

@@ -127,10 +127,13 @@ def layer(path: Path, shown: str, parse: Any, read: Any, chain: tuple[Path, ...]
 
 _FIRST_READ = 1 << 16
 _KIND = re.compile(rb"^kind:[ \t]*([A-Za-z]+)[ \t]*(#.*)?$", re.MULTILINE)
+_API = re.compile(rb"^apiVersion:[ \t]*[\"']?([A-Za-z0-9.-]+)/", re.MULTILINE)
+API_GROUP = "llmd-compile"  # every spec, base and fleet says `apiVersion: llmd-compile/<version>`
 
 
-def kind_of(path: Path) -> str | None:
-    """The top-level kind of a YAML file, without parsing it (directory expansion: skip bases, find fleets)."""
+def sniff(path: Path) -> tuple[str | None, str | None]:
+    """The top-level apiVersion group and kind of a YAML file, without parsing it (directory expansion: skip what
+    is not a spec, skip bases, find fleets)."""
     try:
         with open(path, "rb") as handle:  # bounded: `llmd-compile /dev/zero` must not read forever
             head = handle.read(_FIRST_READ)  # a spec's kind is near its top: no 1 MiB buffer per file
@@ -139,5 +142,11 @@ def kind_of(path: Path) -> str | None:
                 head += handle.read(_MAX_HEAD - _FIRST_READ)
                 match = _KIND.search(head)
     except OSError:
-        return None
-    return match.group(1).decode("ascii") if match else None
+        return None, None
+    api = _API.search(head)
+    return (api.group(1).decode("ascii") if api else None), (match.group(1).decode("ascii") if match else None)
+
+
+def kind_of(path: Path) -> str | None:
+    """The top-level kind of a YAML file, without parsing it (directory expansion: skip bases, find fleets)."""
+    return sniff(path)[1]

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from llmd_compile.catalog.hardware import DTYPE_BYTES, facts_from_config
 from llmd_compile.errors import Problem, SpecError
+from llmd_compile.spec import messages
 from llmd_compile.spec.layers import BASE_KIND, kind_of, layer
 from llmd_compile.spec.models import ModelFactsSpec, Spec
 from llmd_compile.spec.yamlread import MAX_BYTES, Loc, Marks, decode, dotted, parse, read_bounded
@@ -74,13 +75,12 @@ def problems_from(exc: ValidationError, marks: Marks, path: str, model: type[Bas
         loc: Loc = tuple(part for part in err["loc"] if not (isinstance(part, str) and "[" in part))
         unknown = err["type"] == "extra_forbidden"
         line, col = _locate(loc, marks, unknown)
-        message = err["msg"]
         if unknown:
             message = "unknown field" + _suggest(model, loc, str(loc[-1]))
         elif err["type"] == "missing":
             message = "required field is missing"
-        elif message.startswith("Value error, "):
-            message = message[len("Value error, "):]
+        else:
+            message = messages.message(err)
         problems.append(Problem(path, line, col, dotted(loc) or "(document)", message))
     return problems
 

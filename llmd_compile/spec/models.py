@@ -179,6 +179,8 @@ class Cluster(_Model):
     gpus: PositiveInt | None = None
     gpusPerNode: PositiveInt | None = None
     nodes: PositiveInt | None = None
+    # The cluster's Kubernetes minor version ("1.34"): API versions the stack renders are checked against it.
+    kubernetesVersion: Annotated[str, Field(pattern=r"^1\.[0-9]{1,2}$")] | None = None
 
 
 class Resources(_Model):

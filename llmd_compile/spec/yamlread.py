@@ -328,7 +328,11 @@ def parse(text: str, path: str) -> tuple[Any, Marks]:
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise SpecError.one(path, "", f"YAML syntax: {_syntax(exc)}", line, col) from None
+        said = _syntax(exc)
+        lines = text.split("\n")
+        if 0 < line <= len(lines) and "\t" in lines[line - 1][: max(col, 1)]:  # a tab where indentation goes
+            said = "a tab character; YAML indents with spaces only (replace each tab with spaces)"
+        raise SpecError.one(path, "", f"YAML syntax: {said}", line, col) from None
     except (YAMLError, RecursionError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise SpecError.one(path, "", f"YAML syntax: {first}", 1, 1) from None

@@ -239,7 +239,6 @@ INTENDED["tpu@seed"] = {
                                            "DestinationRule stays disabled: nothing renders it"),
     "gaie:inferenceExtension.pluginsConfigFile": CONFIG_FILE,
     'gaie:inferencePool.modelServers.matchLabels["llm-d.ai/model"]': MODEL_LABEL,
-    f"{D}.args.--tensor-parallel-size": V027_TP,
     f"{D}.ports[containerPort=5557].protocol": "nothing listens on 5557 (no KV events, no P/D on this path)",
     "ms:routing.modelName": MODEL_NAME,
     "route:spec.rules[0].backendRefs[name=gaie-inference-scheduling].port": GKE_ROUTE_PORT,
@@ -294,3 +293,14 @@ INTENDED["wide-ep@v0.6"] = {
         "0 written out, as the LD@899f8517 P/D guide does (no data-parallel port rewrite)"),
     f"{EPP}.plugins.always-disagg-pd-decider.*": WIDE_EP_DECIDER,
 }
+
+# Found by rendering the charts (tests/render, issue 14): upstream chart bugs our values work around.
+LISTENER_PATH = ("llm-d-infra v1.3.0 renders the default listener's `path: /` into the Gateway, which has no such "
+                 "field (the Gateway CRD rejects it under strict validation); we set the listeners without it")
+GKE_GLUE = ("inferencepool v1.4.0/v1.5.0 glue the GKE metrics objects to `---` (`---apiVersion`), which kubectl and "
+            "Argo CD do not split: the chart's EPP monitoring is off on GKE (LLMD432)")
+for _case in ("pd@seed", "precise@seed", "sim@seed", "tpu@seed"):
+    INTENDED[_case]["infra:gateway.listeners[name=default].path"] = LISTENER_PATH
+for _case in ("gke@v0.6", "tpu@v0.6"):
+    INTENDED[_case]["gaie:inferenceExtension.monitoring.prometheus.enabled"] = GKE_GLUE
+    INTENDED[_case]["gaie:inferenceExtension.monitoring.prometheus.auth.secretName"] = GKE_GLUE

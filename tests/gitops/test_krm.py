@@ -94,7 +94,7 @@ def _resource_list(spec_text: str, items: list[dict[str, Any]] | None = None) ->
 def test_results_carry_severity_and_field() -> None:
     out, ok = krm.run(_resource_list(SEED.replace("replicas: 4", "replicas: -1")))
     assert not ok
-    assert out["results"] == [{"message": "Input should be greater than or equal to 0", "severity": "error",
+    assert out["results"] == [{"message": "Input should be greater than or equal to 0, not -1", "severity": "error",
                                "field": {"path": "decode.replicas"}}]
 
 
@@ -102,7 +102,7 @@ def test_diagnostic_errors_become_results() -> None:
     out, ok = krm.run(_resource_list(SEED.replace("replicas: 4", "replicas: 8")))
     assert not ok
     (result,) = [r for r in out["results"] if r["severity"] == "error"]
-    assert result["field"] == {"path": "decode.replicas"} and result["message"].startswith("LLMD301")
+    assert result["field"] == {"path": "decode.replicas"} and result["message"].startswith("error LLMD301: ")
 
 
 def test_foreign_items_pass_through_and_ours_replace_stale_copies() -> None:

@@ -72,3 +72,62 @@ def test_the_kind_sniffer_reads_bytes_as_it_read_text(tmp_path: Path, head: byte
     path = tmp_path / "spec.yaml"
     path.write_bytes(head)
     assert kind_of(path) == _kind_as_text(head)
+
+
+SEED = (Path(__file__).resolve().parents[2] / "specs" / "h100.yaml").read_text(encoding="utf-8")
+
+
+def _cli(*args: str) -> tuple[int, str, str]:
+    from click.testing import CliRunner
+
+    from llmd_compile.cli import main
+
+    result = CliRunner().invoke(main, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize(("args", "code", "first_line"), [
+    (("compile", "."), 0, ".: 1 spec found (skipped 1 base, 1 output directory, 2 YAML files without "
+                          "apiVersion: llmd-compile/*)"),
+    (("compile", "--check", "."), 0, ".: 1 spec found (skipped 1 base, 1 output directory, 2 YAML files "
+                                     "without apiVersion: llmd-compile/*)"),
+    (("lint", "."), 0, ".: 1 spec found (skipped 1 base, 1 output directory, 2 YAML files without "
+                       "apiVersion: llmd-compile/*)"),
+    (("compile", "--out", "build", "."), 0, ".: 1 spec found (skipped 1 base, 2 output directories, 2 YAML "
+                                            "files without apiVersion: llmd-compile/*)"),
+], ids=["compile", "check", "lint", "other --out"])
+def test_a_directory_compile_reads_only_specs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              args: tuple[str, ...], code: int, first_line: str) -> None:
+    """Issue 15, item 1: `llmd-compile .` in the layout the tool creates (specs, out/, overlays/) and beside other
+    YAML (a Kubernetes manifest, a CI workflow, a virtualenv) compiles the specs and nothing else."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "stack.yaml").write_text(SEED, encoding="utf-8")
+    (tmp_path / "base.yaml").write_text(BASE, encoding="utf-8")
+    (tmp_path / "deploy.yaml").write_text("apiVersion: apps/v1\nkind: Deployment\n", encoding="utf-8")
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    (tmp_path / ".github" / "workflows" / "ci.yaml").write_text("on: push\n", encoding="utf-8")
+    (tmp_path / ".venv" / "lib").mkdir(parents=True)
+    (tmp_path / ".venv" / "pyvenv.cfg").write_text("home = /usr\n", encoding="utf-8")
+    (tmp_path / ".venv" / "lib" / "x.yaml").write_text(STACK, encoding="utf-8")
+    assert _cli("stack.yaml")[0] == 0  # out/ and overlays/ as the tool creates them
+    if "--out" in args:
+        assert _cli("--out", "build", "stack.yaml")[0] == 0
+    found, stdout, stderr = _cli(*args)
+    assert (found, stdout.splitlines()[0]) == (code, first_line), stderr
+
+
+@pytest.mark.parametrize("tree", [{}, {"notes.yaml": "a: 1\n"}, {"base.yaml": BASE}],
+                         ids=["empty", "no spec", "only a base"])
+def test_a_directory_without_a_spec_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                tree: dict[str, str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "d").mkdir()
+    for rel, text in tree.items():
+        (tmp_path / "d" / rel).write_text(text, encoding="utf-8")
+    for verb in (("compile",), ("compile", "--check"), ("lint",)):
+        code, _, stderr = _cli(*verb, "d")
+        assert code == 2 and stderr.startswith("error: d: no llmd-compile spec found"), stderr
+        assert "apiVersion: llmd-compile/v1alpha1" in stderr and "Traceback" not in stderr
+    assert not (tmp_path / "out").exists()

@@ -70,7 +70,7 @@ def test_probes(probes: Any, expected: dict[str, Any]) -> None:
 @pytest.mark.parametrize(("probes", "message"), [
     ({"startup": {"periodSeconds": 0}},
      "decode.probes.startup.periodSeconds: Input should be greater than or equal to 1"),
-    ({"readiness": {"path": "health"}}, "decode.probes.readiness.path: String should match pattern"),
+    ({"readiness": {"path": "health"}}, "decode.probes.readiness.path: 'health' is not an absolute HTTP path"),
     ({"liveness": {"port": 8000}}, "decode.probes.liveness.port: unknown field"),
 ])
 def test_probe_errors(probes: Any, message: str) -> None:

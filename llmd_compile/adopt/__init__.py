@@ -1,0 +1,228 @@
+"""Adopt a running llm-d deployment: `import` reads it as the guides write it and writes a spec that compiles back
+to it; `upgrade` (adopt/upgrade.py) moves a spec to another release preset, as a reviewed diff."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from llmd_compile.adopt import helmera, picker
+from llmd_compile.adopt.helmera import Draft, Note
+from llmd_compile.adopt.helmfile import discover
+from llmd_compile.adopt.sources import Source, piece, problem
+from llmd_compile.adopt.write import render
+from llmd_compile.catalog import charts
+from llmd_compile.catalog.plugins import picker_for_image
+from llmd_compile.errors import SpecError
+
+__all__ = ["Imported", "Note", "Options", "import_source"]
+
+
+# The spec's own field order (spec/models.py Spec).
+ORDER = ("apiVersion", "kind", "metadata", "release", "charts", "model", "accelerator", "decode", "prefill",
+         "kvTransfer", "gateway", "scheduler", "route", "platforms", "monitoring")
+
+
+@dataclass(frozen=True)
+class Options:
+    env: str = "istio"  # a guide's gateway environment (common-configurations/<env>.yaml, helmfile -e)
+    name: str | None = None
+    namespace: str | None = None
+    release: str | None = None
+    accelerator: str | None = None
+
+
+@dataclass(frozen=True)
+class Imported:
+    text: str
+    notes: list[Note]
+
+
+def gather(paths: list[Path], shown: list[str], options: Options) -> Source:
+    """One directory or helmfile, or values files given one by one."""
+    if len(paths) == 1 and (paths[0].is_dir() or paths[0].name.startswith("helmfile")):
+        return discover(paths[0], shown[0], options.env, options.name, options.namespace)
+    source = Source(origin="the values files " + ", ".join(shown))
+    for path, name in zip(paths, shown, strict=True):
+        if path.is_dir():
+            raise SpecError.one(name, "", "a directory among values files: import a directory on its own")
+        source.pieces.append(piece(path, name))
+    source.pieces.sort(key=lambda p: ("infra", "gaie", "ms", "route").index(p.kind))
+    return source
+
+
+def _required(source: Source, kind: str, what: str) -> dict[str, Any]:
+    values = source.values(kind)  # type: ignore[arg-type]
+    if values is None:
+        first = source.pieces[0].path if source.pieces else "(no input)"
+        raise SpecError.one(first, "", f"no {what} values among the inputs: an llm-d deployment needs them")
+    return values
+
+
+def _name(source: Source, ms: dict[str, Any], options: Options) -> str:
+    if options.name or source.name:
+        return str(options.name or source.name)
+    pool = helmera._dig(ms, "routing", "inferencePool", "name")
+    if isinstance(pool, str) and pool.startswith("gaie-"):
+        return pool.removeprefix("gaie-")
+    raise SpecError.one(source.pieces[0].path, "metadata.name", "the release postfix is not in the values: pass "
+                        "--name (the X of releases infra-X, gaie-X, ms-X)")
+
+
+def _gateway(source: Source, draft: Draft, gaie: dict[str, Any]) -> None:
+    infra = source.values("infra") or {}
+    gw = infra.get("gateway") or {}
+    provider = helmera.CLASS_PROVIDER.get(str(gw.get("gatewayClassName") or gw.get("provider") or ""))
+    if helmera._dig(gaie, "provider", "name") == "gke":
+        provider = "gke"
+    gateway: dict[str, Any] = {}
+    if provider is None:
+        provider = "istio"
+        draft.note(source.where("infra", "gateway") if infra else source.where("gaie", "provider"),
+                   "the gateway provider is not in the source (no llm-d-infra gatewayClassName): assumed istio")
+    gateway["provider"] = provider
+    service = helmera._dig(gw, "service", "type")
+    infra_version = str(draft.spec.get("charts", {}).get("infra") or
+                        (charts.RELEASES[draft.spec["release"]].infra if draft.spec.get("release") in charts.RELEASES
+                         else ""))
+    if not service and infra_version in charts.INFRA and infra:
+        # Unset, the chart's own default ran (LoadBalancer on llm-d-infra v1.3.0-v1.3.2), not the spec's ClusterIP.
+        service = charts.INFRA[infra_version].default_service_type
+    if service and service != "ClusterIP":
+        gateway["service"] = {"type": str(service)}
+    draft.spec["gateway"] = gateway
+    draft.comments["gateway"] = f"from {source.where('infra', 'gateway') if infra else '(assumed)'}"
+
+
+def _scheduler(source: Source, draft: Draft, gaie: dict[str, Any], release: str | None,
+               verify: Any) -> None:
+    ext = gaie.get("inferenceExtension") or {}
+    image = helmera._image(ext.get("image"))
+    preset = charts.RELEASES.get(release) if release else None
+    scheduler: dict[str, Any] = {}
+    if image and not (preset and preset.scheduler_image == image):
+        scheduler["image"] = image
+    if ext.get("replicas") not in (None, 1):
+        scheduler["replicas"] = int(ext["replicas"])
+    pool_version = draft.spec.get("charts", {}).get("inferencepool") or (preset.inferencepool if preset else "")
+    file = ext.get("pluginsConfigFile") or (charts.POOL[pool_version].default_plugins_file
+                                            if pool_version in charts.POOL else None)
+    custom = (ext.get("pluginsCustomConfig") or {}).get(file) if file else None
+    where = source.where("gaie", "inferenceExtension", "pluginsCustomConfig" if custom else "pluginsConfigFile")
+    if custom is None:
+        baked = picker.BAKED.get((pool_version, str(file)))
+        if baked is None:
+            raise SpecError([problem(where, "inferenceExtension.pluginsConfigFile", f"{file}, baked into "
+                                     f"inferencepool {pool_version}, is not in the catalog: pass its content in "
+                                     "pluginsCustomConfig")])
+        draft.spec["scheduler"] = {**scheduler, "scorers": dict(baked)}
+        draft.comments["scheduler"] = f"{file} baked into inferencepool {pool_version} (CATALOG §a.4, §e.1); " \
+                                      f"from {where}"
+        return
+    config = YAML(typ="safe").load(str(custom))
+    intent = picker.candidate(config) if isinstance(config, dict) else None
+    if intent is not None:
+        draft.spec["scheduler"] = {**scheduler, **intent}
+        if verify(draft.spec, config):
+            draft.comments["scheduler"] = f"scorer intent of {file}; it compiles to the same picker config; from " \
+                                          f"{where}"
+            return
+    used = image or (preset.scheduler_image if preset else None)
+    if used:
+        config, dropped = picker.without_ignored(config, picker_for_image(used, scheduler.get("version")))
+        for what in dropped:
+            draft.note(where, f"{file}: {what}: parameters {used} ignores; dropped")
+    draft.spec["scheduler"] = {**scheduler, "endpointPickerConfig": config}
+    draft.comments["scheduler"] = f"{file} as written: no scorer intent compiles to it; from {where}"
+    draft.note(where, f"the picker config {file} maps to no scorer intent: kept as scheduler.endpointPickerConfig")
+
+
+# inferenceExtension keys the spec says (image, replicas, plugins, monitoring) or derives from the precise intent.
+_EXT_SAID = {"replicas", "image", "extProcPort", "pluginsConfigFile", "pluginsCustomConfig", "monitoring"}
+_EXT_PRECISE = {"env", "extraContainerPorts", "extraServicePorts", "sidecar", "volumes", "volumeMounts"}
+
+
+def _unimported(source: Source, draft: Draft, gaie: dict[str, Any]) -> None:
+    ext = gaie.get("inferenceExtension") or {}
+    scorers = (draft.spec.get("scheduler") or {}).get("scorers") or {}
+    said = _EXT_SAID | (_EXT_PRECISE if "precisePrefixCache" in scorers else set())
+    for key in sorted(set(ext) - said):
+        if ext[key] in (None, {}, [], ""):
+            continue
+        why = "the spec derives the picker's wiring from scorer intent and cannot say it beside a hand-written " \
+              "config" if key in _EXT_PRECISE else "no spec field says it"
+        draft.note(source.where("gaie", "inferenceExtension", key), f"inferenceExtension.{key} is not imported: {why}")
+
+
+def _route(source: Source, draft: Draft, name: str) -> None:
+    route = source.values("route")
+    if route is None:
+        draft.spec["route"] = {"name": f"llm-d-{name}"}
+        draft.note(source.where("gaie"), f"no HTTPRoute among the inputs: route.name llm-d-{name} assumed")
+        return
+    out: dict[str, Any] = {"name": str(helmera._dig(route, "metadata", "name"))}
+    timeouts = helmera._dig(route, "spec", "rules", 0, "timeouts") or {}
+    if timeouts:
+        out["timeouts"] = {k: str(v) for k, v in timeouts.items() if k in ("request", "backendRequest")}
+    draft.spec["route"] = out
+    draft.comments["route"] = f"from {source.where('route', 'metadata')}"
+
+
+def draft_of(source: Source, options: Options, verify: Any) -> Draft:
+    gaie = _required(source, "gaie", "inferencepool (gaie-*)")
+    ms = _required(source, "ms", "llm-d-modelservice (ms-*)")
+    draft = Draft()
+    name = _name(source, ms, options)
+    route = source.values("route") or {}
+    namespace = options.namespace or source.namespace or helmera._dig(route, "metadata", "namespace")
+    if not namespace:
+        namespace = f"llm-d-{name}"
+        draft.note(source.where("gaie"), f"the namespace is not in the source: {namespace} assumed (--namespace)")
+    spec = draft.spec
+    spec.update({"apiVersion": "llmd-compile/v1alpha1", "kind": "Stack",
+                 "metadata": {"name": name, "namespace": str(namespace)}})
+    image = helmera._image(helmera._dig(gaie, "inferenceExtension", "image"))
+    release = helmera.release_of(source, image, helmera._dig(ms, "routing", "proxy", "image"),
+                                 helmera._dig(ms, "decode", "containers", 0, "image"), options.release)
+    if release:
+        spec["release"] = release
+        draft.comments["release"] = "the preset whose charts and picker the source ran"
+    elif source.pins:
+        spec["charts"] = dict(source.pins)
+        draft.comments["charts"] = "chart pins of the helmfile (no release preset has all three)"
+    else:
+        raise SpecError.one(source.pieces[0].path, "release", "cannot tell which chart versions ran this (the picker "
+                            f"image {image} is no preset's): pass --release or import the helmfile")
+    helmera.model_part(source, draft, ms)
+    spec["accelerator"] = {}
+    helmera.roles_part(source, draft, ms)
+    vendor = spec.pop("_accelerator")
+    model = options.accelerator or {"simulated": "Simulated", "cpu": "CPU"}.get(vendor)
+    if model is None:
+        model = "unknown"
+        draft.note(source.where("ms", "decode", "containers"), "the accelerator model is not in the values: "
+                   "accelerator.model unknown written (--accelerator H100)")
+    spec["accelerator"] = {"vendor": vendor, "model": model}
+    _gateway(source, draft, gaie)
+    _route(source, draft, name)
+    spec["platforms"] = {"kubernetes": {}}
+    if helmera._dig(gaie, "inferenceExtension", "monitoring", "prometheus", "enabled"):
+        spec.setdefault("monitoring", {})["epp"] = {"enabled": True}
+    _scheduler(source, draft, gaie, release, verify)  # last: it compiles the rest to compare picker configs
+    helmera.settle_args(draft)
+    _unimported(source, draft, gaie)
+    draft.spec = {key: spec[key] for key in ORDER if key in spec}
+    return draft
+
+
+def import_source(paths: list[Path], shown: list[str], out: Path, options: Options) -> Imported:
+    from llmd_compile.adopt.verify import compiles, same_picker_config
+
+    source = gather(paths, shown, options)
+    draft = draft_of(source, options, same_picker_config)
+    text = render(draft, source.origin, out)
+    compiles(text, str(out))
+    return Imported(text, draft.notes)

@@ -1,0 +1,255 @@
+"""Round trips on the llm-d guide snapshots: `llmd-compile import` a Helm-era guide directory, compile the spec it
+writes, and compare our values with what the guide's helmfile handed each chart (istio environment), semantically.
+
+The guide side is built as tests/conformance/test_paths.py builds it (CATALOG §a.3, §a.8: the gaie and ms values,
+the environment's gateway block for infra, the EPP DestinationRule host, the seed-era ms `set:` names); both sides are
+coalesced with the pinned chart's values.yaml and normalised the same way (vLLM args as {flag: value}, quantities as
+strings, the EndpointPickerConfig parsed with the registry's defaults). Every difference must be explained, by the
+reasons the hand-written spec of the same guide already gives (paths_intended.py, test_upstream_guides.py,
+test_guide_fidelity.py) or by the import-specific reasons in ROUNDTRIP below; every row of ROUNDTRIP must be a real
+difference, so the table cannot rot. Snapshots the importer does not cover are listed in UNCOVERED and must fail
+with a located error.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from llmd_compile.adopt import Options, import_source
+from llmd_compile.compile import compile_spec
+from llmd_compile.errors import SpecError
+from llmd_compile.resolve import resolve
+from llmd_compile.spec.load import load_text
+
+from . import oracles as o
+from . import test_guide_fidelity as gf
+from . import test_paths as tp
+from . import test_upstream_guides as ug
+from .paths_intended import INTENDED as PATH_REASONS
+
+DATA = "upstream/data/llm-d__llm-d"
+SEED = "commit-e52045bd"
+# (snapshot, guide directory) -> (release postfix the importer reads from gaie-<rn>/, the hand-written spec whose
+# intended differences also explain ours: a paths_intended.py key, "ug:<ref>" or "gf")
+CASES: dict[str, tuple[str, str, str, str]] = {
+    "inference-scheduling@seed": (SEED, "inference-scheduling", "inference-scheduling", "gf"),
+    "pd@seed": (SEED, "pd-disaggregation", "pd", "pd@seed"),
+    "precise@seed": (SEED, "precise-prefix-cache-aware", "kv-events", "precise@seed"),
+    "inference-scheduling@v0.3.0": ("v0.3.0", "inference-scheduling", "inference-scheduling", "ug:v0.3.0"),
+    "pd@v0.3.0": ("v0.3.0", "pd-disaggregation", "pd", "pd@seed"),
+    "precise@v0.3.0": ("v0.3.0", "precise-prefix-cache-aware", "kv-events", "precise@seed"),
+    "sim@v0.3.0": ("v0.3.0", "simulated-accelerators", "sim", "sim@seed"),
+    "inference-scheduling@v0.4.0": ("v0.4.0", "inference-scheduling", "inference-scheduling", "ug:v0.4.0"),
+    "pd@v0.4.0": ("v0.4.0", "pd-disaggregation", "pd", "pd@seed"),
+    "precise@v0.4.0": ("v0.4.0", "precise-prefix-cache-aware", "kv-events", "precise@seed"),
+    "sim@v0.4.0": ("v0.4.0", "simulated-accelerators", "sim", "sim@seed"),
+    "inference-scheduling@v0.6": ("commit-899f8517", "inference-scheduling", "inference-scheduling",
+                                  "ug:commit-899f8517"),
+    "pd@v0.6": ("commit-899f8517", "pd-disaggregation", "pd", "pd@v0.6"),
+    "precise@v0.6": ("commit-899f8517", "precise-prefix-cache-aware", "kv-events", "precise@v0.6"),
+    "sim@v0.6": ("commit-899f8517", "simulated-accelerators", "sim", "sim@v0.6"),
+}
+# Guide snapshots our paths do not import, each with the located error that says why.
+UNCOVERED: dict[str, tuple[str, str, str]] = {
+    "sim@seed": (SEED, "simulated-accelerators", "default-plugins.yaml, baked into inferencepool v0.5.1, is not in "
+                 "the catalog"),
+    "wide-ep@seed": (SEED, "wide-ep-lws", "no llm-d deployment here"),  # ms-wide-ep only: no gaie values
+    "wide-ep@v0.3.0": ("v0.3.0", "wide-ep-lws", "no llm-d deployment here"),  # kustomize manifests
+    "wide-ep@v0.4.0": ("v0.4.0", "wide-ep-lws", "no llm-d deployment here"),
+    "wide-ep@v0.6": ("commit-899f8517", "wide-ep-lws", "no llm-d deployment here"),
+}
+ENV = "prereq/gateway-provider/common-configurations/istio.yaml"
+
+# Differences the import has and the hand-written spec of the same guide does not, with the reason. Each is also
+# reported by `llmd-compile import` on stderr (the tests in tests/unit/test_adopt.py check the notes).
+RAW_WIRING = ("no scorer intent compiles to this picker config (seed: cache_tracking's kvBlockIndexConfig metrics; "
+              "v0.6: the tokenizer plugin and speculative indexing), so the import keeps it as "
+              "scheduler.endpointPickerConfig; the picker-side wiring the precise intent derives (ZMQ port, HF token "
+              "env, UDS tokenizer sidecar) has no field beside a hand-written config: reported as not imported")
+KV_ENV = ("POD_IP only feeds the guide's hand-written --kv-events-config topic, which the import keeps in args "
+          "verbatim beside the hand-written picker config; a valueFrom env has no spec field: reported, dropped")
+SIDECAR = ("the UDS tokenizer sidecar belongs to the precise intent, which this config does not map to (and its "
+           "image can no longer be pulled, catalog/images.py)")
+KV_DEFAULTS = ("the precise scorer's kvEventsConfig written out at the picker's defaults (zmqEndpoint tcp://*:5557, "
+               "topicFilter kv@, concurrency 4: CATALOG §e, pkg/kvevents/pool.go); the guide leaves them implicit")
+PARENT = ("the Gateway API parentRef defaults (group gateway.networking.k8s.io, kind Gateway) written out; the guide's "
+          "ms values of this path carry no parentRefs, the helmfile `set:` only names the Gateway")
+VERBOSITY = "the picker's log verbosity (flags.v: 4) is no spec field: reported as not imported, chart default 1"
+POSTFIX_ENV = ("GAIE_RELEASE_NAME_POSTFIX only fills the guide's --kv-events-config endpoint; the precise intent "
+               "derives the endpoint from the release names")
+SECRET = ("the metrics-reader Secret named after the release postfix (kv-events), as the chart names it; the guide "
+          "hard-codes prefix-routing-…, another stack's name")
+ROUNDTRIP: dict[str, dict[str, str]] = {
+    "precise@seed": {
+        "gaie:inferenceExtension.env[name=HF_TOKEN]*": RAW_WIRING,
+        "gaie:inferenceExtension.extraContainerPorts*": RAW_WIRING,
+        "gaie:inferenceExtension.extraServicePorts*": RAW_WIRING,
+        "ms:decode.containers[name=vllm].env[name=POD_IP]*": KV_ENV,
+    },
+    "pd@v0.3.0": {"ms:routing.parentRefs*": PARENT},
+    "sim@v0.3.0": {"ms:routing.parentRefs*": PARENT},
+    "precise@v0.3.0": {
+        "gaie:inferenceExtension.epp.plugins.precise-prefix-cache-scorer.parameters.kvEventsConfig*": KV_DEFAULTS,
+        "gaie:inferenceExtension.flags[name=v].value": VERBOSITY,
+        "gaie:inferenceExtension.monitoring.secret.name": SECRET,
+        "ms:decode.containers[name=vllm].env[name=GAIE_RELEASE_NAME_POSTFIX].name": POSTFIX_ENV,
+        "ms:routing.parentRefs*": PARENT,
+    },
+    "precise@v0.4.0": {
+        "gaie:inferenceExtension.epp.plugins.precise-prefix-cache-scorer.parameters.kvEventsConfig*": KV_DEFAULTS,
+        "gaie:inferenceExtension.flags.v": VERBOSITY,
+        "gaie:inferenceExtension.flags[name=v].value": VERBOSITY,
+        "ms:decode.containers[name=vllm].env[name=GAIE_RELEASE_NAME_POSTFIX].name": POSTFIX_ENV,
+    },
+    "precise@v0.6": {
+        "gaie:inferenceExtension.env[name=HF_TOKEN]*": RAW_WIRING,
+        "gaie:inferenceExtension.extraContainerPorts*": RAW_WIRING,
+        "gaie:inferenceExtension.extraServicePorts*": RAW_WIRING,
+        "gaie:inferenceExtension.sidecar*": SIDECAR,
+        "gaie:inferenceExtension.volumeMounts*": SIDECAR,
+        "gaie:inferenceExtension.volumes*": SIDECAR,
+        "ms:decode.containers[name=vllm].env[name=GAIE_RELEASE_NAME_POSTFIX].name": POSTFIX_ENV,
+        "ms:decode.containers[name=vllm].env[name=POD_IP]*": KV_ENV,
+    },
+}
+
+
+def guide(ref: str, rel: str) -> Any:
+    return YAML(typ="safe").load((o.shared() / DATA / ref / "guides" / rel).read_text(encoding="utf-8"))
+
+
+def guide_side(name: str) -> dict[str, Any]:
+    ref, _, rn, _ = CASES[name]
+    ns = imported(name).metadata.namespace
+    gaie = guide(ref, next(p.relative_to(p.parents[2]).as_posix() for p in _dir(name).glob("gaie-*/values.yaml")))
+    ms = guide(ref, next(p.relative_to(p.parents[2]).as_posix() for p in _dir(name).glob("ms-*/values.yaml")))
+    env = guide(ref, ENV)
+    host = f"gaie-{rn}-epp.{ns}.svc.cluster.local"
+    if ref == SEED:  # CATALOG §a.3: the host rides on the infra values, the names on ms `set:`
+        infra = o.helm_merge({"gateway": env["gateway"]}, {"gateway": {"destinationRule": {"host": host}}})
+    else:
+        infra = {"gateway": env["gateway"]}
+        if ref == "v0.3.0":  # GAIE v1.0.x: the DestinationRule at the top-level istio: key (CATALOG §a.8)
+            overlay = {"provider": {"name": "istio"},
+                       "istio": o.helm_merge(env["istio"], {"destinationRule": {"host": host}})}
+        else:
+            overlay = {"provider": o.helm_merge(env["provider"], {"istio": {"destinationRule": {"host": host}}})}
+        gaie = o.helm_merge(gaie, overlay)
+    if ref in (SEED, "v0.3.0"):
+        ug.helm_set(ms, "routing.inferencePool.name", f"gaie-{rn}")
+        ug.helm_set(ms, "routing.parentRefs[0].name", f"infra-{rn}-inference-gateway")
+    route = _dir(name) / "httproute.yaml"
+    return {"infra": infra, "gaie": gaie, "ms": ms,
+            "route": YAML(typ="safe").load(route.read_text(encoding="utf-8")) if route.is_file() else None}
+
+
+def _dir(name: str) -> Path:
+    ref, folder, _, _ = CASES.get(name) or (*UNCOVERED[name][:2], "", "")
+    return o.shared() / DATA / ref / "guides" / folder
+
+
+@functools.cache
+def _imported_text(name: str) -> str:
+    return import_source([_dir(name)], [f"guides/{CASES[name][1]}"], Path("specs/imported.yaml"),
+                         Options(accelerator="H100")).text
+
+
+@functools.cache
+def imported(name: str) -> Any:
+    return load_text(_imported_text(name), "specs/imported.yaml")
+
+
+@functools.cache
+def differences(name: str) -> dict[str, tuple[Any, Any]]:
+    spec = imported(name)
+    stack = resolve(spec, "x")
+    files = compile_spec(spec, "specs/imported.yaml")
+    pins = {"infra": stack.infra.version if stack.infra else "", "inferencepool": stack.pool.version,
+            "modelservice": stack.ms.version}
+    theirs = guide_side(name)
+    found: dict[str, tuple[Any, Any]] = {}
+    for artifact, (rel, chart, pin) in tp.ARTIFACTS.items():
+        if theirs[artifact] is None:
+            continue
+        sides = []
+        for values in (_baked(theirs[artifact], artifact, stack.pool.version), YAML(typ="safe").load(files[rel])):
+            merged = o.helm_merge(ug.chart_defaults(chart, pins[pin]), values) if chart and pin else values
+            sides.append(ug.flatten(tp.normalise(artifact, merged, stack.picker.name, stack.pool.version)))
+        a, b = sides
+        for path in sorted(set(a) | set(b)):
+            pair = (a.get(path, ug.ABSENT), b.get(path, ug.ABSENT))
+            if pair[0] != pair[1]:
+                found[f"{artifact}:{path.lstrip('.')}"] = pair
+    return found
+
+
+# The hand-written spec of each snapshot's inference-scheduling guide: its chart-level reasons hold for the
+# snapshot's other guides too (same charts, same helmfile shape).
+SNAPSHOT_REASONS = {SEED: gf.INTENDED, "v0.3.0": ug.INTENDED["v0.3.0"], "v0.4.0": ug.INTENDED["v0.4.0"],
+                    "commit-899f8517": ug.INTENDED["commit-899f8517"]}
+
+
+# Chart-baked configs beyond test_paths.CHART_BAKED, as the picker loads them: GAIE v1.0.1's default-plugins.yaml
+# (CATALOG §e.1: the three scorers without weights, handler and picker injected), which v1.2.0-rc.1 ships too.
+BAKED = {(v, "default-plugins.yaml"): tp._BAKED.format(kv="kv-cache-utilization-scorer", w=(1, 1, 1))
+         for v in ("v1.0.1", "v1.2.0-rc.1")}
+
+
+def _baked(values: Any, artifact: str, pool: str) -> Any:
+    """The guide's gaie values with a baked plugins file written out, so the two sides compare as configs."""
+    ext = (values or {}).get("inferenceExtension") or {} if artifact == "gaie" else {}
+    name = ext.get("pluginsConfigFile")
+    if (pool, name) not in BAKED or name in (ext.get("pluginsCustomConfig") or {}):
+        return values
+    return o.helm_merge(values, {"inferenceExtension": {"pluginsCustomConfig": {name: BAKED[(pool, name)]}}})
+
+
+def _reasons(name: str) -> dict[str, str]:
+    ref, _, _, source = CASES[name]
+    own = gf.INTENDED if source == "gf" else ug.INTENDED[source[3:]] if source.startswith("ug:") else \
+        PATH_REASONS[source]
+    return {**SNAPSHOT_REASONS[ref], **own}
+
+
+def _explained(table: dict[str, str], path: str) -> bool:
+    return any(path == key or (key.endswith("*") and path.startswith(key[:-1])) for key in table)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_every_difference_is_explained(name: str) -> None:
+    extra = ROUNDTRIP.get(name, {})
+    unexplained = {p: f"guide {g!r} / ours {u!r}" for p, (g, u) in differences(name).items()
+                   if not _explained(_reasons(name), p) and not _explained(extra, p)}
+    assert unexplained == {}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_every_roundtrip_reason_is_real(name: str) -> None:
+    found = differences(name)
+    stale = [key for key in ROUNDTRIP.get(name, {}) if not any(
+        path == key or (key.endswith("*") and path.startswith(key[:-1])) for path in found)]
+    assert stale == []
+
+
+@pytest.mark.parametrize("name", list(UNCOVERED))
+def test_uncovered_snapshots_fail_located(name: str) -> None:
+    with pytest.raises(SpecError) as failed:
+        import_source([_dir(name)], [name], Path("specs/imported.yaml"), Options(accelerator="H100"))
+    assert UNCOVERED[name][2] in str(failed.value)
+
+
+def test_every_helm_era_snapshot_is_listed() -> None:
+    """Every Helm-era guide directory with values under ../shared is a CASE or UNCOVERED (nothing silently skipped)."""
+    listed = {(ref, folder) for ref, folder, *_ in [*CASES.values(), *UNCOVERED.values()]}
+    found = set()
+    for ref in (SEED, "v0.3.0", "v0.4.0", "commit-899f8517"):
+        for folder in (o.shared() / DATA / ref / "guides").iterdir():
+            if folder.name not in ("prereq", "recipes", "tiered-prefix-cache") and folder.is_dir() and \
+                    any(folder.rglob("*values*.yaml")):
+                found.add((ref, folder.name))
+    assert found - listed == set()
