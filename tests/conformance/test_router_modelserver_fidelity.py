@@ -23,7 +23,7 @@ import pytest
 
 from . import oracles as o
 from .modelserver_intended import INTENDED
-from .test_router_modelservers import GUIDE_SPECS, built_guide_spec
+from .test_router_modelservers import GUIDE_SPECS, built_guide_spec, v08_variant
 
 LD09 = "upstream/data/llm-d__llm-d/commit-e3dbeca1/guides"
 # guide -> the directories its README applies for the model servers (NVIDIA GPU, vLLM, the default provider)
@@ -214,3 +214,25 @@ def test_guide_slips_are_real() -> None:
     assert pd["decode"]["vllm"]["image"] == pd["prefill"]["vllm"]["image"] == "REPLACE_MODEL_SERVER_IMAGE"
     assert pd["decode"]["init:routing-proxy"]["image"].endswith(":main")
     assert guide_side("wide-ep-lws")["decode"]["init:routing-proxy"]["image"].endswith(":main")
+
+
+LD08 = "upstream/data/llm-d__llm-d/commit-3fa7bfc5/guides"
+
+
+@pytest.mark.parametrize("name", ["pd-disaggregation", "wide-ep-lws"])
+def test_v08_routing_proxy_is_the_guides(name: str, scratch: Path) -> None:
+    """On llm-d v0.8 (router v0.9.0, LD@3fa7bfc5) the sidecar takes --vllm-port (no --model-server-port yet) and
+    the release component's v0.9.0 image: our routing proxy is the v0.8 guide's, flag for flag and in order."""
+    spec = v08_variant(next(p for p in GUIDE_SPECS if p.stem == name), scratch)
+    ours = [d for d in built_guide_spec(spec, scratch / "v08-build")["kubernetes"] if d["metadata"]["labels"].get(
+        "llm-d.ai/role") == "decode" and d["kind"] in ("Deployment", "LeaderWorkerSet")]
+    theirs = [d for d in o.kustomize_build(o.shared() / LD08 / GUIDE_DIRS[name][0])
+              if d["metadata"].get("labels", {}).get("llm-d.ai/role") == "decode"]
+
+    def proxy(doc: dict[str, Any]) -> dict[str, Any]:
+        template = doc["spec"]["template"] if doc["kind"] == "Deployment" else \
+            doc["spec"]["leaderWorkerTemplate"]["workerTemplate"]
+        (init,) = template["spec"]["initContainers"]
+        return {k: init[k] for k in ("name", "image", "args", "ports", "restartPolicy", "securityContext")}
+
+    assert [proxy(d) for d in ours] == [proxy(d) for d in theirs]
