@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Protocol
 
-from llmd_compile.catalog import charts
+from llmd_compile.catalog import charts, router
 
 
 class Preset(Protocol):
@@ -26,7 +26,7 @@ class Preset(Protocol):
     def vllm_images(self) -> Mapping[str, str]: ...
 
 
-PRESETS: Mapping[str, Preset] = MappingProxyType({**charts.RELEASES})
+PRESETS: Mapping[str, Preset] = MappingProxyType({**charts.RELEASES, **router.ROUTER_RELEASES})
 
 _VERSION = re.compile(r"^v(\d+)\.(\d+)(?:\.(\d+))?$")
 
