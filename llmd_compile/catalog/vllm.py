@@ -71,10 +71,11 @@ def compact_json(value: Any) -> str:
 
 
 def container_args(container: dict[str, Any]) -> list[str]:
-    """vLLM's argv of a model-server container: its args, or for a `vllm serve` script (wide-EP: modelservice's
-    modelCommand custom, or a bash -c command) the words of the serve line (shell continuation lines joined)."""
+    """vLLM's argv of a modelservice container: its args, or for a custom `vllm serve` script (wide-EP) the words
+    of the serve line (shell continuation lines joined)."""
     args = [str(a) for a in container.get("args", []) or []]
-    script = container.get("modelCommand") == "custom" or container.get("command") == ["/bin/bash", "-c"]
+    # modelservice's modelCommand: custom, or a plain container running a shell script (kustomize LeaderWorkerSets).
+    script = container.get("modelCommand") == "custom" or list(container.get("command") or [])[-1:] == ["-c"]
     if not script or len(args) != 1 or "vllm serve" not in args[0]:
         return args
     line = args[0].replace("\\\n", " ").split("vllm serve", 1)[1]

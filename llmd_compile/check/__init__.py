@@ -43,17 +43,6 @@ def _rules() -> Mapping[str, Rule]:
     return MappingProxyType(dict(sorted(rules.items())))
 
 
-# Rules that read Helm-era values files and have no router-shape reading yet; they are skipped on router-shape
-# stacks (llm-d v0.8+) with the reason given. Everything else runs on both shapes.
-HELM_ONLY: Mapping[str, str] = MappingProxyType({
-    "LLMD104": "router shape: pending accessor for kustomize pod templates",
-    "LLMD105": "router shape: pending accessor for kustomize pod templates",
-    "LLMD107": "router shape: pending accessor",
-    "LLMD109": "router shape: pending accessor",
-    "LLMD409": "router shape: pending accessor",
-})
-
-
 def rules() -> Mapping[str, Rule]:
     return _RULES
 
@@ -66,7 +55,7 @@ def run(artifacts: Artifacts, strict: bool = False) -> list[Diagnostic]:
     if unknown:
         raise SpecError.one(artifacts.stack.source, "checks.ignore", f"unknown diagnostic code(s) {unknown}")
     for rule in _RULES.values():
-        if rule.code in ignored or (artifacts.stack.shape != "helm" and rule.code in HELM_ONLY):
+        if rule.code in ignored:
             continue
         for finding in rule.check(artifacts):
             severity: Severity = "error" if strict and rule.severity == "warning" else rule.severity

@@ -5,6 +5,7 @@ Checks read these objects (not the spec), so what they verify is what lands in g
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +13,19 @@ from ruamel.yaml import YAML
 
 from llmd_compile.resolve import Stack
 from llmd_compile.yamlio import YamlText
+
+ROUTER_VALUES = "values/router.yaml"
+MODEL_SERVER_BASE = "modelserver/base/"
+ROLE_LABEL = "llm-d.ai/role"
+ROLES = ("decode", "prefill")
+MODEL_SERVER = "modelserver"  # the vLLM container's name in the kustomize model servers (and the v0.9 guides)
+
+
+def _walk(node: Any) -> Iterator[Any]:
+    yield node
+    children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+    for child in children:
+        yield from _walk(child)
 
 
 def _load(text: str) -> Any:
@@ -54,40 +68,107 @@ class Artifacts:
 
     @property
     def ms(self) -> dict[str, Any]:
-        if self.stack.shape == "router":
-            return self.model_server_roles()
         return self.doc("values/modelservice.yaml") or {}
-
-    def model_server_roles(self) -> dict[str, Any]:
-        """Router shape: each role's Deployment/LeaderWorkerSet (modelserver/base/<role>.yaml) as the
-        {role: {create, replicas, containers}} the model-pod checks read (vLLM first, as in the chart's values)."""
-        out: dict[str, Any] = {}
-        for role in ("decode", "prefill"):
-            doc = self.doc(f"modelserver/base/{role}.yaml")
-            if not isinstance(doc, dict):
-                continue
-            spec = doc.get("spec") or {}
-            template = dig(spec, "leaderWorkerTemplate", "workerTemplate") or dig(spec, "template") or {}
-            out[role] = {"create": True, "replicas": spec.get("replicas", 1),
-                         "containers": list(dig(template, "spec", "containers", default=[]) or []),
-                         "serviceAccountName": dig(template, "spec", "serviceAccountName"),
-                         "monitoring": {"podmonitor": {
-                             "enabled": f"modelserver/base/{role}-podmonitor.yaml" in self.files}}}
-        return out
 
     @property
     def route(self) -> dict[str, Any]:
         return self.doc("base/httproute.yaml") or {}
 
+    # --- shape-neutral accessors: the checks ask these, each shape answers from its own artifacts -------------
+    # Helm era: values/{infra,inferencepool,modelservice}.yaml; router shape (llm-d v0.8+): values/router.yaml for
+    # the router chart and the kustomize model servers under modelserver/base/.
+
+    @property
+    def router(self) -> dict[str, Any]:
+        return self.doc(ROUTER_VALUES) or {}
+
+    @property
+    def is_router(self) -> bool:
+        return ROUTER_VALUES in self.files
+
+    def _epp_values(self) -> dict[str, Any]:
+        found = dig(self.router, "router", "epp") if self.is_router else dig(self.pool, "inferenceExtension")
+        return found if isinstance(found, dict) else {}
+
     def epp_config(self) -> dict[str, Any]:
-        if self.stack.shape == "router":  # the same config the router values mount (emit/epp.py)
-            return self.doc("epp/endpoint-picker-config.yaml") or {}
-        name = dig(self.pool, "inferenceExtension", "pluginsConfigFile")
-        text = dig(self.pool, "inferenceExtension", "pluginsCustomConfig", name)
+        values = self._epp_values()
+        text = dig(values, "pluginsCustomConfig", str(values.get("pluginsConfigFile")))
         if isinstance(text, YamlText):
             return text.data or {}
         return _load(text) if isinstance(text, str) else {}
 
+    def pool_selector(self) -> dict[str, Any]:
+        found = dig(self.router, "router", "modelServers", "matchLabels") if self.is_router else \
+            dig(self.pool, "inferencePool", "modelServers", "matchLabels")
+        return dict(found) if isinstance(found, dict) else {}
+
+    def pool_target_ports(self) -> list[int]:
+        if not self.is_router:
+            pool = self.pool.get("inferencePool", {}) or {}
+            if "targetPortNumber" in pool:
+                return [int(pool["targetPortNumber"])]
+            return [int(p["number"]) for p in pool.get("targetPorts") or []]
+        ports = dig(self.router, "router", "modelServers", "targetPorts", default=[{"number": 8000}]) or []
+        return [int(p["number"]) for p in ports if isinstance(p, dict) and "number" in p]
+
+    def model_server_docs(self) -> list[dict[str, Any]]:
+        """The kustomize model-server objects (router shape; none in the Helm era)."""
+        return [d for rel in sorted(self.files) if rel.startswith(MODEL_SERVER_BASE)
+                and not rel.endswith("/kustomization.yaml") if isinstance(d := self.doc(rel), dict)]
+
+    def pod_templates(self) -> list[tuple[str, dict[str, Any]]]:
+        """(role label, pod template) of every kustomize Deployment and LeaderWorkerSet (leader and workers)."""
+        out = []
+        for doc in self.model_server_docs():
+            if doc.get("kind") == "Deployment" and dig(doc, "spec", "replicas", default=1) != 0:
+                templates = [dig(doc, "spec", "template")]
+            elif doc.get("kind") == "LeaderWorkerSet" and dig(doc, "spec", "replicas", default=1) != 0:
+                lws = dig(doc, "spec", "leaderWorkerTemplate", default={}) or {}
+                templates = [lws.get("leaderTemplate"), lws.get("workerTemplate")]
+            else:
+                continue
+            for template in templates:
+                if isinstance(template, dict):
+                    out.append((str(dig(template, "metadata", "labels", ROLE_LABEL, default="")), template))
+        return out
+
+    def role_pods(self) -> list[tuple[str, list[dict[str, Any]]]]:
+        """(role, containers of its pod, the model server first): decode and prefill, in both shapes."""
+        out: list[tuple[str, list[dict[str, Any]]]] = []
+        if not self.is_router:
+            for role in ROLES:
+                if dig(self.ms, role, "create") and dig(self.ms, role, "replicas", default=1) != 0:
+                    containers = dig(self.ms, role, "containers", default=[]) or []
+                    if containers and isinstance(containers[0], dict):
+                        out.append((role, list(containers)))
+            return out
+        seen = set()
+        for role, template in self.pod_templates():
+            pod = template.get("spec") or {}
+            containers = sorted(pod.get("containers") or [], key=lambda c: c.get("name") != MODEL_SERVER)
+            if role in ROLES and role not in seen and containers:
+                seen.add(role)
+                out.append((role, [*containers, *(pod.get("initContainers") or [])]))
+        return out
+
+    def role_containers(self) -> list[tuple[str, dict[str, Any]]]:
+        """(role, model-server container) per role."""
+        return [(role, containers[0]) for role, containers in self.role_pods()]
+
+    def secret_refs(self) -> set[str]:
+        """Secrets the model servers read (env secretKeyRef), or the chart's authSecretName in the Helm era."""
+        if not self.is_router:
+            name = dig(self.ms, "modelArtifacts", "authSecretName")
+            return {str(name)} if name else set()
+        refs = set()
+        for doc in self.model_server_docs():
+            for item in _walk(doc):
+                ref = item.get("secretKeyRef") if isinstance(item, dict) else None
+                if isinstance(ref, dict) and ref.get("name"):
+                    refs.add(str(ref["name"]))
+        return refs
+
     def base_docs(self) -> list[dict[str, Any]]:
+        """Plain manifests we generate: the Helm era's kustomize base, or the router shape's model servers."""
         return [d for rel in sorted(self.files) if rel.startswith("base/") and rel != "base/kustomization.yaml"
-                if isinstance(d := self.doc(rel), dict)]
+                if isinstance(d := self.doc(rel), dict)] + self.model_server_docs()

@@ -134,8 +134,9 @@ def shared_pvc(a: Artifacts) -> Iterator[Finding]:
 
 
 def gpu_request(a: Artifacts) -> Iterator[Finding]:
+    containers = dict(a.role_containers())
     for name, role in _roles(a):
-        resources = dig(a.ms, name, "containers", 0, "resources", "limits", default={}) or {}
+        resources = dig(containers.get(name, {}), "resources", "limits", default={}) or {}
         gpus = [v for k, v in resources.items() if k in ACCELERATOR_RESOURCES]
         wanted = a.stack.gpus_per_pod(role)
         if gpus and any(str(v) != str(wanted) for v in gpus):

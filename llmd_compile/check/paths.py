@@ -27,12 +27,8 @@ def _releases(a: Artifacts) -> dict[str, str]:
 
 
 def containers(a: Artifacts) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(role, vLLM container) of every role the modelservice values create."""
-    for role in ROLES:
-        if dig(a.ms, role, "create") and dig(a.ms, role, "replicas", default=1) != 0:
-            container = dig(a.ms, role, "containers", 0)
-            if isinstance(container, dict):
-                yield role, container
+    """(role, vLLM container) of every role the stack runs (modelservice values, or the kustomize model servers)."""
+    yield from a.role_containers()
 
 
 def _env(container: dict[str, Any], name: str) -> str | None:
@@ -51,6 +47,7 @@ def precise_scorer(a: Artifacts) -> dict[str, Any] | None:
     mode cache_tracking), or None."""
     for plugin in _plugins(a):
         params = plugin.get("parameters") or {}
+        # llm-d-router: the index (and its kvEventsConfig) lives in the precise-prefix-cache-producer.
         if plugin.get("type") in (paths.PRECISE_SCORER, paths.PRECISE_PRODUCER) or (
                 plugin.get("type") == "prefix-cache-scorer" and params.get("mode") == "cache_tracking"):
             return dict(params)
@@ -98,6 +95,9 @@ def kv_events_endpoint(a: Artifacts) -> Iterator[Finding]:
                                      "kvEventsConfig does not discover pods (discoverPods)")
             elif url.port not in ports:
                 yield Finding(field, f"{role} vLLM binds port {url.port} but its container does not expose it")
+            elif (dials := dig(events, "podDiscoveryConfig", "socketPort")) not in (None, url.port):
+                yield Finding(field, f"{role} vLLM binds port {url.port} but the picker dials {dials} "
+                                     "(podDiscoveryConfig.socketPort)")
             continue
         host = url.hostname.split(".")
         namespace = a.stack.names.namespace
@@ -122,7 +122,8 @@ def kv_block_size(a: Artifacts) -> Iterator[Finding]:
     params = precise_scorer(a)
     if params is None:
         return
-    processor = _token_processor(params)  # blockSizeTokens: the router's name (blockSize deprecated, CURRENT §7)
+    processor = _token_processor(params)
+    # llm-d-router reads blockSizeTokens (blockSize is its deprecated alias, CURRENT §7).
     indexer = processor.get("blockSizeTokens", processor.get("blockSize", vllm.DEFAULT_BLOCK_SIZE))
     for role, container in containers(a):
         block = vllm.block_size(vllm.container_args(container))
@@ -136,6 +137,8 @@ def kv_hash_seed(a: Artifacts) -> Iterator[Finding]:
     if params is None:
         return
     seed = _token_processor(params).get("hashSeed")
+    if seed is None and a.is_router:
+        return  # llm-d-router recomputes block keys from token ids: no seed to share with vLLM (router #1494, §7)
     for role, container in containers(a):
         env = _env(container, "PYTHONHASHSEED")
         if str(seed or "") != str(env or ""):
@@ -162,6 +165,13 @@ def pd_profiles(a: Artifacts) -> Iterator[Finding]:
 
 
 def pd_sidecar(a: Artifacts) -> Iterator[Finding]:
+    if a.is_router:
+        decode = next((pod for role, pod in a.role_pods() if role == "decode"), [])
+        # The routing proxy runs as a native sidecar (restartPolicy: Always init container) beside vLLM.
+        if _prefill(a) and not any(c.get("restartPolicy") == "Always" for c in decode[1:]):
+            yield Finding("decode.sidecar.enabled", "prefill pods run but decode pods have no routing proxy to pull "
+                                                    "their KV cache")
+        return
     proxy = dig(a.ms, "routing", "proxy", default={}) or {}
     if _prefill(a) and a.stack.ms.proxy_toggle and proxy.get("enabled", True) is False:
         yield Finding("decode.sidecar.enabled", "prefill pods run but decode pods have no routing sidecar to pull "
@@ -187,7 +197,39 @@ def pd_kv_transfer(a: Artifacts) -> Iterator[Finding]:
                                     "whole KV blocks")
 
 
+# Deprecations of llm-d-router the registry does not mark on the type itself (CURRENT §6): a wrapper type, and a
+# parameter of a current type.
+ROUTER_DEPRECATED_TYPES = {paths.PRECISE_SCORER: "a deprecated wrapper (router #1121); use "
+                           "precise-prefix-cache-producer + prefix-cache-scorer{prefixMatchInfoProducerName}"}
+ROUTER_DEPRECATED_PARAMS = {(paths.DISAGG_HANDLER, "deciderPluginName"): "deciders.prefill (llm-d main dropped the old "
+                                                                          "key, #2320)"}
+
+
+def deprecated_plugins(a: Artifacts) -> Iterator[Finding]:
+    """Plugin types and parameters llm-d-router deprecates (most for removal in v0.11.0), with their replacement."""
+    picker = a.stack.picker
+    if picker.family != "router":
+        return
+    field = "scheduler.endpointPickerConfig" if a.stack.spec.scheduler.endpointPickerConfig is not None else \
+        "scheduler.scorers"
+    for plugin in _plugins(a):
+        kind = str(plugin.get("type"))
+        registered = picker.plugins.get(kind)
+        why = registered.deprecated if registered is not None and registered.deprecated else \
+            ROUTER_DEPRECATED_TYPES.get(kind, "")
+        if why:
+            yield Finding(field, f"plugin {kind!r}: {why}")
+        params = plugin.get("parameters")
+        for key in sorted(params) if isinstance(params, dict) else ():
+            replacement = ROUTER_DEPRECATED_PARAMS.get((kind, key))
+            if replacement:
+                yield Finding(field, f"{kind} parameter {key!r} is deprecated; use {replacement}")
+
+
 RULES = (
+    Rule("LLMD121", "warning", "the picker config uses a plugin llm-d-router deprecates",
+         "use the replacement the message names (llmd-compile emits only current plugins from scheduler.scorers)",
+         deprecated_plugins),
     Rule("LLMD115", "error", "vLLM's KV-events endpoint does not reach the picker's ZMQ subscriber",
          "let llmd-compile derive the endpoint (scheduler.precisePrefixCache.kvEvents): "
          "tcp://<pool release>-epp.<namespace>.svc.cluster.local:<port>", kv_events_endpoint),

@@ -39,12 +39,17 @@ def kgateway_renamed(a: Artifacts) -> Iterator[Finding]:
     if a.stack.spec.gateway.provider == "kgateway" and infra is not None and infra.has_provider:
         yield Finding("gateway.provider", f"llm-d-infra {infra.version} renders agentgateway for the "
                                           "kgateway provider (kgateway is deprecated in llm-d)")
+    if a.stack.spec.gateway.provider == "kgateway" and a.is_router:
+        cls = dig(a.doc("gateway/gateway.yaml"), "spec", "gatewayClassName")
+        yield Finding("gateway.provider", f"the kgateway recipe renders gatewayClassName {cls!r} (kgateway is "
+                                          "deprecated in llm-d; its recipe is kept for migration only)")
 
 
 def writable_cache(a: Artifacts) -> Iterator[Finding]:
     if a.stack.spec.platforms.openshift is None:
         return
-    mounts = {m.get("mountPath") for m in dig(a.ms, "decode", "containers", 0, "volumeMounts", default=[]) or []}
+    decode = next((c for role, c in a.role_containers() if role == "decode"), {})
+    mounts = {m.get("mountPath") for m in decode.get("volumeMounts", []) or []}
     missing = sorted({"/.cache", "/.config"} - mounts)
     if missing:
         yield Finding("platforms.openshift", f"vLLM writes {missing} under HOME=/; OpenShift's random UID cannot "
@@ -80,6 +85,14 @@ def default_storage_class(a: Artifacts) -> Iterator[Finding]:
 
 
 def prerequisites(a: Artifacts) -> Iterator[Finding]:
+    preset = a.stack.router
+    if preset is not None:
+        crds = f"GAIE {preset.gaie_crds} v1-manifests (InferencePool), llm-d-router {preset.router_crds} llm-d.ai CRDs"
+        if providers.has_gateway(a.stack.spec.gateway.provider):
+            crds = f"Gateway API {preset.gateway_api_crds} CRDs, {crds}"
+        yield Finding("release", f"install before syncing: {crds} (prereqs/crds; without the InferencePool CRD the "
+                                 "EPP crash-loops)")
+        return
     release = a.stack.release
     crds = f"Gateway API CRDs {release.gateway_api_crds}, inference-extension CRDs {release.gaie_crds}" \
         if release else "Gateway API and inference-extension CRDs matching the pinned charts"
@@ -94,6 +107,8 @@ def gateway_class(a: Artifacts) -> Iterator[Finding]:
     if not providers.has_gateway(a.stack.spec.gateway.provider):
         return  # no llm-d-infra release: LLMD412 reports gateway pieces that should not be there
     cls = dig(a.infra, "gateway", "gatewayClassName")
+    if a.is_router:  # the Gateway recipe we write (gateway/gateway.yaml)
+        cls = dig(a.doc("gateway/gateway.yaml"), "spec", "gatewayClassName")
     allowed = GATEWAY_CLASSES[a.stack.spec.gateway.provider]
     if cls not in allowed:
         yield Finding("gateway.provider", f"gatewayClassName {cls!r} does not belong to provider "
@@ -112,6 +127,15 @@ def picker_only(a: Artifacts) -> Iterator[Finding]:
     routes = sorted(str(dig(d, "metadata", "name")) for d in a.base_docs() if d.get("kind") == "HTTPRoute")
     if routes:
         yield Finding("gateway.provider", f"HTTPRoute(s) {routes} name a Gateway the stack does not install")
+    if a.is_router:
+        releases = dig(a.doc("helmfile.yaml"), "releases", default=[]) or [{}]
+        chart = str(releases[0].get("chart", ""))
+        if not chart.endswith("/llm-d-router-standalone"):
+            yield Finding("gateway.provider", f"the stack installs {chart.rsplit('/', 1)[-1]!r}; without a Gateway "
+                                              "it must be llm-d-router-standalone (Envoy beside the picker)")
+        if any(rel.startswith("gateway/") for rel in a.files) or dig(a.router, "httpRoute", "create"):
+            yield Finding("gateway.provider", "a Gateway or HTTPRoute is generated for a stack without a Gateway")
+        return
     name = dig(a.pool, "provider", "name", default="none")
     if name != "none":
         yield Finding("gateway.provider", f"inferencepool provider.name {name!r} renders {name}-specific objects "

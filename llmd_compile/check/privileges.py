@@ -42,13 +42,16 @@ def model_server_privileges(a: Artifacts) -> Iterator[Finding]:
     fields: dict[str, str] = {}
     for ask in security.stack_asks(stack):
         fields.setdefault(ask.role, ask.field)
-    for role in ("decode", "prefill"):
-        if not dig(a.ms, role, "create"):
-            continue
-        for container in dig(a.ms, role, "containers", default=[]) or []:
+    pods = a.role_pods() if a.is_router else [
+        (role, dig(a.ms, role, "containers", default=[]) or []) for role in ("decode", "prefill")
+        if dig(a.ms, role, "create")]
+    # The ServiceAccount the pods run as: the chart's fullname, or the kustomize pod template's.
+    accounts = {role: dig(t, "spec", "serviceAccountName") for role, t in a.pod_templates()} if a.is_router else {}
+    for role, containers in pods:
+        for container in containers:
             what = refused(container.get("securityContext") or {})
             if what:
-                account = dig(a.ms, role, "serviceAccountName", default=stack.names.ms_fullname)
+                account = accounts.get(role) or stack.names.ms_fullname
                 yield Finding(fields.get(role, role), (
                     f"{role} pods ({container.get('name')}) ask for {'; '.join(what)}: OpenShift's restricted-v2 "
                     f"refuses them, so the pods are not created until ServiceAccount {account} in "

@@ -52,10 +52,28 @@ def _sidecar(a: Artifacts) -> bool:
 
 
 def _decode_container(a: Artifacts) -> dict[str, Any]:
-    return dig(a.ms, "decode", "containers", 0, default={}) or {}
+    return next((c for role, c in a.role_containers() if role == "decode"), {})
+
+
+def _router_chart_route(a: Artifacts) -> bool:
+    """Router shape: the router chart renders the HTTPRoute from the release (backendRef = InferencePool <release>
+    in inference.networking.k8s.io, no port), so its backend cannot disagree with the pool;
+    tests/conformance/test_router_render.py checks the rendered objects."""
+    return a.is_router
 
 
 def route_parent(a: Artifacts) -> Iterator[Finding]:
+    if a.is_router:
+        route = dig(a.router, "httpRoute", default={}) or {}
+        if not route.get("create"):
+            return
+        gateways = {dig(d, "metadata", "name") for rel in a.files if rel.startswith("gateway/")
+                    if isinstance(d := a.doc(rel), dict) and d.get("kind") == "Gateway"}
+        wanted = route.get("inferenceGatewayName", "inference-gateway")  # the chart's default
+        if wanted not in gateways:
+            yield Finding("gateway.provider", f"the router chart's HTTPRoute names Gateway {wanted!r}; the stack's "
+                                              f"Gateway recipe creates {sorted(map(str, gateways))}")
+        return
     gateway = dig(a.infra, "gateway", default={}) or {}
     expected = naming.gateway_name(_releases(a).get("llm-d-infra", ""), gateway.get("nameOverride", ""),
                                    gateway.get("fullnameOverride", ""))
@@ -66,6 +84,8 @@ def route_parent(a: Artifacts) -> Iterator[Finding]:
 
 
 def route_backend_group(a: Artifacts) -> Iterator[Finding]:
+    if _router_chart_route(a):
+        return
     group = _pool_api_version(a).split("/")[0]
     for ref in _backends(a):
         if ref.get("kind") == "InferencePool" and ref.get("group") != group:
@@ -74,6 +94,8 @@ def route_backend_group(a: Artifacts) -> Iterator[Finding]:
 
 
 def route_backend_name(a: Artifacts) -> Iterator[Finding]:
+    if _router_chart_route(a):
+        return
     pool = _releases(a).get("inferencepool")
     for ref in _backends(a):
         if ref.get("kind") == "InferencePool" and ref.get("name") != pool:
@@ -82,6 +104,8 @@ def route_backend_name(a: Artifacts) -> Iterator[Finding]:
 
 
 def route_backend_port(a: Artifacts) -> Iterator[Finding]:
+    if _router_chart_route(a):
+        return
     target = _target_port(a)
     for ref in _backends(a):
         if "port" in ref and ref["port"] != target:
@@ -98,7 +122,39 @@ def pod_labels(a: Artifacts) -> dict[str, str]:
     return {**labels, "llm-d.ai/role": "decode"}
 
 
+def _router_pool_selector(a: Artifacts) -> Iterator[Finding]:
+    selector = a.pool_selector()
+    if not selector:
+        yield Finding("metadata.name", "the router values have no router.modelServers.matchLabels (the chart fails)")
+        return
+    templates = a.pod_templates()
+    roles = {role for role, t in templates if selector.items() <= (dig(t, "metadata", "labels", default={}) or
+                                                                   {}).items()}
+    if templates and "decode" not in roles:
+        labels = [dig(t, "metadata", "labels") for role, t in templates if role == "decode"]
+        yield Finding("metadata.name", f"pool selector {selector} matches no decode pod template: the kustomize model "
+                                       f"servers label them {labels}")
+
+
+def _router_target_ports(a: Artifacts) -> Iterator[Finding]:
+    selector = a.pool_selector()
+    for role, template in a.pod_templates():
+        if not selector or not selector.items() <= (dig(template, "metadata", "labels", default={}) or {}).items():
+            continue
+        pod = template.get("spec") or {}
+        serving = [*(pod.get("containers") or []),
+                   *(c for c in pod.get("initContainers") or [] if c.get("restartPolicy") == "Always")]
+        ports = {p.get("containerPort") for c in serving for p in c.get("ports") or []}
+        missing = sorted(set(a.pool_target_ports()) - ports)
+        if missing:
+            yield Finding("decode.sidecar", f"the pool targets port(s) {missing} but {role} pods serve on "
+                                            f"{sorted(p for p in ports if p is not None)}")
+
+
 def pool_selector(a: Artifacts) -> Iterator[Finding]:
+    if a.is_router:
+        yield from _router_pool_selector(a)
+        return
     selector = dig(a.pool, "inferencePool", "modelServers", "matchLabels", default={}) or {}
     labels = pod_labels(a)
     if not selector:
@@ -110,6 +166,9 @@ def pool_selector(a: Artifacts) -> Iterator[Finding]:
 
 
 def pool_target_port(a: Artifacts) -> Iterator[Finding]:
+    if a.is_router:
+        yield from _router_target_ports(a)
+        return
     service_port = dig(a.ms, "routing", "servicePort", default=8000)
     target = _target_port(a)
     if target != service_port:
@@ -117,7 +176,30 @@ def pool_target_port(a: Artifacts) -> Iterator[Finding]:
                       f"({'the routing sidecar' if _sidecar(a) else 'vLLM'})")
 
 
+def _router_metrics_port(a: Artifacts) -> Iterator[Finding]:
+    """Each PodMonitor endpoint port names the vLLM container's port (vLLM --port, default 8000)."""
+    containers = dict(a.role_containers())
+    for doc in a.model_server_docs():
+        if doc.get("kind") != "PodMonitor":
+            continue
+        role = dig(doc, "spec", "selector", "matchLabels", "llm-d.ai/role")
+        container = containers.get(str(role))
+        if container is None:
+            continue
+        served = vllm.flag_value(vllm.container_args(container), "--port")
+        port = int(served) if served else 8000
+        named = {p.get("name"): p.get("containerPort") for p in container.get("ports", []) or []}
+        for endpoint in dig(doc, "spec", "podMetricsEndpoints", default=[]) or []:
+            name = endpoint.get("port")
+            if named.get(name) != port:
+                yield Finding("monitoring.podMonitor", f"PodMonitor {dig(doc, 'metadata', 'name')} scrapes port "
+                              f"{name!r} = {named.get(name)}, but vLLM listens on {port}")
+
+
 def metrics_port(a: Artifacts) -> Iterator[Finding]:
+    if a.is_router:
+        yield from _router_metrics_port(a)
+        return
     vllm = dig(a.ms, "routing", "proxy", "targetPort", default=8200) if _sidecar(a) else \
         dig(a.ms, "routing", "servicePort", default=8000)
     name = dig(a.ms, "decode", "monitoring", "podmonitor", "portName")
@@ -139,6 +221,19 @@ def _destination_rule_host(a: Artifacts) -> str | None:
 
 
 def destination_rule(a: Artifacts) -> Iterator[Finding]:
+    if a.is_router:
+        # The gateway chart renders the DestinationRule only with provider.name istio, host <release>-epp.<ns>.
+        if a.stack.spec.gateway.provider != "istio":
+            return
+        name = dig(a.router, "provider", "name")
+        host = dig(a.router, "provider", "istio", "destinationRule", "host")
+        expected = f"{naming.epp_service(a.stack.spec.metadata.name)}.{a.stack.names.namespace}.svc.cluster.local"
+        if name != "istio":
+            yield Finding("gateway.provider", f"router values provider.name {name!r}: the chart renders no Istio "
+                                              "DestinationRule for the EPP's TLS")
+        elif host and host != expected:
+            yield Finding("gateway.provider", f"Istio DestinationRule host {host!r}; the EPP Service is {expected!r}")
+        return
     host = _destination_rule_host(a)
     epp = naming.epp_service(_releases(a).get("inferencepool", ""))
     expected = f"{epp}.{a.stack.names.namespace}.svc.cluster.local"
@@ -150,12 +245,14 @@ def gated_token(a: Artifacts) -> Iterator[Finding]:
     from llmd_compile.check.capacity import model_facts
 
     facts = model_facts(a)
-    if facts is not None and facts.gated and not dig(a.ms, "modelArtifacts", "authSecretName"):
+    if facts is not None and facts.gated and not a.secret_refs():
         yield Finding("model.tokenSecret", f"{a.stack.spec.model.name} is gated on Hugging Face and no token "
                                            "Secret is referenced")
 
 
 def token_key(a: Artifacts) -> Iterator[Finding]:
+    if a.is_router:
+        return  # the kustomize model servers read the key the spec names (secretKeyRef.key): nothing to disagree
     secret = a.stack.spec.model.tokenSecret
     if secret and secret.key != "HF_TOKEN" and dig(a.ms, "modelArtifacts", "authSecretName"):
         yield Finding("model.tokenSecret.key", f"llm-d-modelservice reads key HF_TOKEN of Secret {secret.name!r}, "
@@ -193,6 +290,14 @@ def smoke_target(a: Artifacts) -> Iterator[Finding]:
 
 
 def pvc_claim(a: Artifacts) -> Iterator[Finding]:
+    if a.is_router:
+        claims = {dig(d, "metadata", "name") for d in a.model_server_docs() if d.get("kind") == "PersistentVolumeClaim"}
+        for role, template in a.pod_templates():
+            for volume in dig(template, "spec", "volumes", default=[]) or []:
+                claim = dig(volume, "persistentVolumeClaim", "claimName")
+                if claim and claim not in claims:
+                    yield Finding("model.cache.pvc.name", f"{role} pods mount PVC {claim!r}, which is not generated")
+        return
     uri = str(dig(a.ms, "modelArtifacts", "uri", default=""))
     if uri.startswith("pvc://"):
         claim = uri[len("pvc://"):].split("/", 1)[0]

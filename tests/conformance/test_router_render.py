@@ -108,7 +108,6 @@ def test_kustomize_builds_validate(spec: str) -> None:
 
 @pytest.mark.parametrize("spec", SPECS)
 def test_route_gateway_pool_wiring(spec: str) -> None:
-    stack, _ = ro.compiled(spec)
     docs = _rendered(spec)
     pool = ro.one(docs, "InferencePool")
     group = pool["apiVersion"].split("/")[0]
@@ -202,7 +201,7 @@ def _images(node: Any) -> list[str]:
 @pytest.mark.parametrize("spec", SPECS)
 def test_no_image_from_an_unpullable_package(spec: str) -> None:
     """llm-d-inference-scheduler, llm-d-routing-sidecar and llm-d-uds-tokenizer cannot be pulled (CURRENT §5)."""
-    stack, files = ro.compiled(spec)
+    _, files = ro.compiled(spec)
     images = [*_images(_rendered(spec)), *_images([_model_server_docs(spec)])]
     for path, text in files.items():
         if path.endswith(".yaml"):

@@ -88,7 +88,7 @@ CASES = [
      ["33:12: scheduler.scorers.queue: Input should be greater than 0, not 0"]),
     ("unknown scorer", "queue: 1.0", "round-robin: 1.0",
      ["33:5: scheduler.scorers.round-robin: unknown field; expected one of: queue, kvCache, prefixCache, "
-      "loadAware, sessionAffinity, loraAffinity, precisePrefixCache"]),
+      "loadAware, sessionAffinity, loraAffinity, precisePrefixCache, tokenLoad, activeRequest"]),
     ("duplicate key", "kind: Stack\n", "kind: Stack\nkind: Stack\n",
      ["3:1: kind: duplicate key (first at line 2)"]),
     ("tab indentation", "  tensor: 1", "\ttensor: 1",
