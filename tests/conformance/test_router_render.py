@@ -222,7 +222,25 @@ def test_no_legacy_keys(spec: str) -> None:
 
 @pytest.mark.parametrize("spec", SPECS)
 def test_epp_monitoring_renders_a_scrape_object(spec: str) -> None:
-    """monitoring.epp.enabled must yield a ServiceMonitor (Prometheus Operator) or, on GKE, a GMP PodMonitoring."""
+    """monitoring.epp.enabled yields a ServiceMonitor (Prometheus Operator); on GKE it is left out (LLMD432)."""
     stack, _ = ro.compiled(spec)
     kinds = {d.get("kind") for d in _rendered(spec)}
-    assert bool(kinds & {"ServiceMonitor", "PodMonitoring"}) == stack.spec.monitoring.epp.enabled, kinds
+    wanted = stack.spec.monitoring.epp.enabled and stack.spec.gateway.provider != "gke"
+    assert bool(kinds & {"ServiceMonitor", "PodMonitoring"}) == wanted, kinds
+
+
+@pytest.mark.parametrize("version", ["v0.9.0", "v0.10.0"])
+def test_gke_gmp_monitoring_is_glued_in_the_router_chart(version: str) -> None:
+    """Why the values leave GKE EPP monitoring out: the chart's GMP objects follow a `---apiVersion` line, which
+    the kubectl / Argo CD splitter does not split (a duplicate-key document)."""
+    helm = pytest.importorskip("helm_python", reason="helm-python-sdk (the test extra) renders the chart")
+    values = {"router": {"modelServers": {"matchLabels": {"llm-d.ai/guide": "x"}},
+                         "monitoring": {"provider": {"name": "gmp"}, "prometheus": {"enabled": True}}},
+              "provider": {"name": "gke"}}
+    with helm.Chart.load(str(shared() / "upstream" / "charts" / "llm-d-router-gateway" / version)) as chart:
+        files = chart.render(values, name="x", namespace="n", is_install=True)
+    glued = [name for name, text in files.items() if "\n---apiVersion" in text]
+    assert glued
+    with pytest.raises(Exception, match="duplicate key"):
+        for name in glued:
+            ro.split_docs(files[name])
