@@ -30,7 +30,7 @@ NO_CRD = {"HealthCheckPolicy": "GKE-managed CRD (networking.gke.io), not publish
 
 def test_there_are_router_specs() -> None:
     assert {"optimized-baseline.yaml", "pd-disaggregation.yaml", "precise-prefix-cache-routing.yaml",
-            "wide-ep-lws.yaml", "standalone.yaml"} <= set(SPECS)
+            "wide-ep-lws.yaml", "standalone.yaml", "optimized-baseline-v08.yaml"} <= set(SPECS)
 
 
 @cache
@@ -244,3 +244,22 @@ def test_gke_gmp_monitoring_is_glued_in_the_router_chart(version: str) -> None:
     with pytest.raises(Exception, match="duplicate key"):
         for name in glued:
             ro.split_docs(files[name])
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_argocd_objects_validate(spec: str) -> None:
+    """Every Argo CD Application/AppProject and repository Secret we write validates (Argo CD CRDs in ../shared)."""
+    _, files = ro.compiled(spec)
+    docs = [d for rel, text in files.items() if rel.startswith("argocd/") for d in ro.split_docs(str(text))]
+    assert docs
+    errors = {f"{d.get('kind')}/{d.get('metadata', {}).get('name')}": e for d in docs if (e := validate_any(d))}
+    assert not errors, json.dumps(errors, indent=1)
+    router_apps = [d for d in docs if d.get("kind") == "Application" and any(
+        s.get("chart", "").startswith("llm-d-router-") for s in d["spec"].get("sources", []))]
+    assert len(router_apps) == len([r for r in files if r.startswith("argocd/") and r.count("/") == 1
+                                    and r not in ("argocd/projects.yaml", "argocd/repositories.yaml")])
+    for app in router_apps:
+        values_ref, chart = app["spec"]["sources"]
+        assert values_ref["ref"] == "values" and chart["repoURL"] == router.ROUTER_OCI
+        assert chart["helm"]["valueFiles"][0].startswith("$values/") and \
+            chart["helm"]["valueFiles"][0].endswith("/values/router.yaml")
