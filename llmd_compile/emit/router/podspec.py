@@ -182,10 +182,12 @@ def sidecar(stack: Stack, role: Workload) -> dict[str, Any]:
     port_flag = "--model-server-port" if tag(stack) >= MODEL_SERVER_PORT_FROM else "--vllm-port"
     args = [f"--port={SERVICE_PORT}", f"{port_flag}={stack.vllm_port}"]
     local = role.parallelism.local if stack.multinode else 1
-    if local > 1:
+    if local > 1:  # one proxy port per vLLM rank; a prefill rank sampled per request (wide-ep-lws decode.yaml)
         args.append(f"--data-parallel-size={local}")
     args += [f"--kv-connector={KV_CONNECTOR[stack.spec.kvTransfer.connector]}", "--zap-log-level=1",
              "--secure-proxy=false"]
+    if local > 1:
+        args.append("--enable-prefiller-sampling")
     if local > 1:
         ports = [{"containerPort": SERVICE_PORT + i, "name": f"rank{i}", "protocol": "TCP"} for i in range(local)]
     else:
