@@ -1,7 +1,7 @@
 """Fidelity: a spec reproduces each v0.9 guide's model servers, object by object, as `kubectl kustomize` builds them.
 
-For the v0.9.0 guides (LD@e3dbeca1) optimized-baseline, pd-disaggregation, precise-prefix-cache-routing and
-wide-ep-lws, the spec under modelserver_guides/ is compiled, its kubernetes overlay built, and the guide's
+For the v0.9.0 guides (LD@e3dbeca1) optimized-baseline (NVIDIA, AMD, TPU v6e, CPU, XPU), pd-disaggregation,
+precise-prefix-cache-routing and wide-ep-lws, the spec under modelserver_guides/ is compiled, its kubernetes overlay built, and the guide's
 modelserver overlay (plus precise prefix's render/) built as the guide's README applies it. Both sides are
 normalised to what runs: per role the workload kind, replicas and group size, labels and selector, the ServiceAccount,
 and per container the image, command, vLLM's flags (a map: order does not matter; JSON values parsed; the wide-EP
@@ -33,6 +33,11 @@ GUIDE_DIRS = {
     "precise-prefix-cache-routing": ["precise-prefix-cache-routing/modelserver/gpu/vllm/base",
                                      "precise-prefix-cache-routing/render"],
     "wide-ep-lws": ["wide-ep-lws/modelserver/gpu/vllm/base"],
+    # the other accelerators of the optimized baseline
+    "optimized-baseline-amd": ["optimized-baseline/modelserver/amd/vllm/base"],
+    "optimized-baseline-tpu": ["optimized-baseline/modelserver/tpu/v6/vllm"],
+    "optimized-baseline-cpu": ["optimized-baseline/modelserver/cpu/vllm"],
+    "optimized-baseline-xpu": ["optimized-baseline/modelserver/xpu/vllm"],
 }
 KINDS = ("Deployment", "LeaderWorkerSet", "ServiceAccount", "Service")
 MAIN = {"modelserver", "vllm"}  # the model server container, as the guides name it
@@ -131,6 +136,8 @@ def _workload(doc: dict[str, Any]) -> dict[str, Any]:
         "labels": doc["metadata"].get("labels"), "selector": selector,
         "pod.labels": template["metadata"].get("labels"), "pod.annotations": template["metadata"].get("annotations"),
         "pod.nodeSelector": pod.get("nodeSelector"), "pod.affinity": pod.get("affinity"),
+        "pod.securityContext": pod.get("securityContext"), "pod.resourceClaims": pod.get("resourceClaims"),
+        "pod.tolerations": pod.get("tolerations"), "pod.serviceAccount": bool(pod.get("serviceAccountName")),
     }
     for c in pod["containers"]:
         out["vllm" if c["name"] in MAIN else c["name"]] = _container(c, volumes, group)
@@ -209,11 +216,15 @@ def test_launch_script_reads_as_the_shell_would() -> None:
 
 def test_guide_slips_are_real() -> None:
     """The slips INTENDED names: the P/D base overlay (README default INFRA_PROVIDER=base) leaves the model-server
-    image placeholder unfilled, and the P/D and wide-EP overlays pull the sidecar's nightly `:main` tag."""
+    image placeholder unfilled, the P/D and wide-EP overlays pull the sidecar's nightly `:main` tag, and the CPU and
+    XPU overlays label another model than the one they serve."""
     pd = guide_side("pd-disaggregation")
     assert pd["decode"]["vllm"]["image"] == pd["prefill"]["vllm"]["image"] == "REPLACE_MODEL_SERVER_IMAGE"
     assert pd["decode"]["init:routing-proxy"]["image"].endswith(":main")
     assert guide_side("wide-ep-lws")["decode"]["init:routing-proxy"]["image"].endswith(":main")
+    for name in ("optimized-baseline-cpu", "optimized-baseline-xpu"):  # the GPU overlay's model label, copied
+        decode = guide_side(name)["decode"]
+        assert decode["labels"]["llm-d.ai/model"] == "Qwen3-32B" != decode["vllm"]["args"]["<model>"].split("/")[-1]
 
 
 LD08 = "upstream/data/llm-d__llm-d/commit-3fa7bfc5/guides"
