@@ -48,7 +48,8 @@ def api_floor_unchecked(a: Artifacts) -> Iterator[Finding]:
 def gke_monitoring_left_out(a: Artifacts) -> Iterator[Finding]:
     spec = a.stack.spec
     if gke_monitoring_glued(a.stack.pool, spec.gateway.provider, spec.monitoring.epp.enabled):
-        yield Finding("monitoring.epp.enabled", f"inferencepool {a.stack.pool.version} glues its GKE metrics objects "
+        chart = "the router chart" if a.is_router else f"inferencepool {a.stack.pool.version}"
+        yield Finding("monitoring.epp.enabled", f"{chart} glues its GKE metrics objects "
                       "to a `---` that kubectl and Argo CD do not split (templates/gke.yaml `---apiVersion`), so "
                       "the chart's EPP monitoring (GMP PodMonitoring, metrics-reader ServiceAccount, Secret and "
                       "RBAC) is switched off")

@@ -48,9 +48,8 @@ def kgateway_renamed(a: Artifacts) -> Iterator[Finding]:
 def writable_cache(a: Artifacts) -> Iterator[Finding]:
     if a.stack.spec.platforms.openshift is None:
         return
-    decode = next((c for role, c in a.role_containers() if role == "decode"), None)
-    if decode is None:  # decode scaled to zero: no pod to write anything
-        return
+    decode = next((c for role, c in a.role_containers() if role == "decode"), {}) if a.is_router else \
+        dig(a.ms, "decode", "containers", 0, default={}) or {}
     mounts = {m.get("mountPath") for m in decode.get("volumeMounts", []) or []}
     missing = sorted({"/.cache", "/.config"} - mounts)
     if missing:
