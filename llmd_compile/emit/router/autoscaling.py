@@ -59,6 +59,11 @@ def objects(stack: Stack) -> dict[str, dict[str, Any]]:
     """Base resources by file name (the kubernetes platform's Prometheus in every trigger)."""
     if not _scalers(stack):
         return {}
+    missing = [Problem(stack.source, 0, 0, f"autoscaling.scalers[{i}].target", "prefill pods exist only with "
+                       "prefill/decode disaggregation: set prefill, or target decode")
+               for i, s in enumerate(_scalers(stack)) if s.target == "prefill" and stack.spec.prefill is None]
+    if missing:
+        raise SpecError(missing)
     address = server(stack, "kubernetes")
     docs: dict[str, dict[str, Any]] = {}
     for scaler in _scalers(stack):
