@@ -230,6 +230,16 @@ def self_heal(a: Artifacts) -> Iterator[Finding]:
                           "after every scaling step (no ignoreDifferences with RespectIgnoreDifferences=true)")
 
 
+def gmp_podmonitor(a: Artifacts) -> Iterator[Finding]:
+    if not a.is_router or a.stack.spec.observability.stack != "gke-managed":
+        return
+    if any(d.get("kind") == "PodMonitor" for d in a.model_server_docs()) and \
+            a.stack.spec.platforms.kubernetes is not None:
+        yield Finding("monitoring.podMonitor.enabled", "GKE managed Prometheus reads PodMonitoring "
+                      "(observability/ emits one per role); the monitoring.coreos.com PodMonitor in modelserver/ has "
+                      "no CRD there and fails to apply")
+
+
 def helm_era(a: Artifacts) -> Iterator[Finding]:
     if a.is_router:
         return
@@ -261,6 +271,9 @@ RULES = (
     Rule("LLMD608", "error", "Argo CD self-heal fights the autoscaler over /spec/replicas",
          "let llmd-compile generate the model-server Application (ignoreDifferences + RespectIgnoreDifferences)",
          self_heal),
+    Rule("LLMD610", "warning", "a PodMonitor under GKE managed Prometheus",
+         "drop monitoring.podMonitor on a gke-managed stack (observability/ scrapes vLLM with PodMonitoring)",
+         gmp_podmonitor),
     Rule("LLMD609", "error", "autoscaling or observability on the Helm-era shape",
          "use release v0.8 or v0.9 (the router shape), or drop the section", helm_era),
 )

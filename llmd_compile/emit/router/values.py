@@ -79,7 +79,7 @@ def _monitoring(stack: Stack) -> dict[str, Any] | None:
     epp_monitoring = stack.spec.monitoring.epp
     if not epp_monitoring.enabled:
         return None
-    if stack.spec.gateway.provider == "gke":
+    if stack.spec.gateway.provider == "gke" or stack.spec.observability.stack == "gke-managed":
         # provider.name=gke implies GMP in router v0.9/v0.10 unless set; say it, so main's change (#2374) is moot.
         # The chart renders the GMP PodMonitoring only with auth enabled (routerlib _gke.yaml): keep the default.
         return {"interval": epp_monitoring.interval, "provider": {"name": "gmp"}, "prometheus": {"enabled": True}}
