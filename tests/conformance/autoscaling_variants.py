@@ -6,8 +6,8 @@ Shared by test_autoscaling.py (CRDs, kustomize, wiring) and test_autoscaling_fid
 from __future__ import annotations
 
 import copy
-import os
 import functools
+import os
 import shutil
 from pathlib import Path
 from typing import Any
