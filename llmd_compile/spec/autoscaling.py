@@ -29,6 +29,9 @@ class ScalePolicy(_Model):
     stabilizationSeconds: Annotated[int, Field(ge=0, le=3600)]
     percent: Annotated[int, Field(ge=1, le=1000)] = 100
     periodSeconds: Annotated[int, Field(ge=1, le=1800)] = 15
+    # A second limit in pods per podsPeriodSeconds (the WVA guide's Pods policy); the HPA takes the larger step.
+    pods: Annotated[int, Field(ge=1, le=1000)] | None = None
+    podsPeriodSeconds: Annotated[int, Field(ge=1, le=1800)] = 15
 
 
 class Keda(_Model):

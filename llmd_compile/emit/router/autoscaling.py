@@ -179,7 +179,8 @@ def wva_controllers(stack: Stack) -> bool:
 def with_ignored_replicas(stack: Stack, app: dict[str, Any]) -> dict[str, Any]:
     """The model-server Application, told to leave `/spec/replicas` of every autoscaled workload to its autoscaler
     (otherwise self-heal resets what the HPA set, and the two fight)."""
-    refs = [scalers.target_ref(stack, s) for s in _scalers(stack)]
+    # A scaler on a role the stack lacks is reported by emit() (autoscaling.scalers[i].target).
+    refs = [scalers.target_ref(stack, s) for s in _scalers(stack) if s.target == "decode" or stack.spec.prefill]
     if not refs:
         return app
     out = copy.deepcopy(app)

@@ -47,8 +47,10 @@ def name(stack: Stack, scaler: Scaler) -> str:
 
 def _behavior(up: ScalePolicy, down: ScalePolicy) -> dict[str, Any]:
     def one(p: ScalePolicy) -> dict[str, Any]:
-        return {"stabilizationWindowSeconds": p.stabilizationSeconds,
-                "policies": [{"type": "Percent", "value": p.percent, "periodSeconds": p.periodSeconds}]}
+        policies = [{"type": "Percent", "value": p.percent, "periodSeconds": p.periodSeconds}]
+        if p.pods is not None:
+            policies.append({"type": "Pods", "value": p.pods, "periodSeconds": p.podsPeriodSeconds})
+        return {"stabilizationWindowSeconds": p.stabilizationSeconds, "policies": policies}
     return {"scaleUp": one(up), "scaleDown": one(down)}
 
 
@@ -61,24 +63,26 @@ def queries(stack: Stack, keda: Keda) -> list[tuple[str, str, str]]:
     store otherwise sums other tenants' pickers) and returns one element."""
     ns, epp, pool = stack.names.namespace, stack.names.epp, stack.names.pool
     model = stack.spec.model.served_name
-    running = ("epp-running-requests", "sum(llm_d_epp_request_running{"
-               + _selector({"namespace": ns, "service": epp, "model_name": model}) + "})", num(keda.runningRequests))
-    if keda.signal == "queue":
+    running = "sum(llm_d_epp_request_running{" + _selector({"namespace": ns, "service": epp, "model_name": model}) \
+        + "})"
+    if keda.signal == "queue":  # trigger names as keda-epp-queue and keda-epp-saturation name them
         queue = ("epp-queue-size", "sum(llm_d_epp_flow_control_queue_size{"
                  + _selector({"namespace": ns, "service": epp, "model_name": model}) + "})", num(keda.queueSize))
-        return [queue, running]
+        return [queue, ("epp-running-requests", running, num(keda.runningRequests))]
     saturation = ("pool-saturation", "max(llm_d_epp_flow_control_pool_saturation{"
                   + _selector({"inference_pool": pool, "namespace": ns}) + "})", num(keda.saturation))
-    return [saturation, running]
+    return [saturation, ("running-requests", running, num(keda.runningRequests))]
 
 
-def _wva_meta(stack: Stack, so_name: str, cost: float) -> dict[str, Any]:
+def _wva_meta(stack: Stack, so_name: str, cost: float, keda_for: str | None = None) -> dict[str, Any]:
+    """WVA finds a variant by its annotations and copies these labels onto it (wva/optimized-baseline/*)."""
+    keda = {"app": keda_for, "scaler": "keda-workload-variant-autoscaler"} if keda_for else {}
     return {
         "name": so_name,
         "annotations": {cat.WVA_MANAGED: "true", cat.WVA_MODEL_ID: stack.spec.model.served_name,
                         cat.WVA_VARIANT_COST: f"{float(cost):.1f}"},
         "labels": {cat.WVA_ACCELERATOR: stack.spec.accelerator.model, "llm-d.ai/inference-serving": "true",
-                   modelservers.GUIDE: stack.spec.metadata.name},
+                   modelservers.GUIDE: stack.spec.metadata.name, **keda},
     }
 
 
@@ -95,10 +99,11 @@ def scaled_object(stack: Stack, scaler: Scaler, server: str) -> dict[str, Any]:
                      "metadata": {"serverAddress": server, "query": query, "threshold": threshold},
                      "authenticationRef": {"name": TRIGGER_AUTH}} for trigger, query, threshold in queries(stack, by)]
     else:
-        meta = _wva_meta(stack, so_name, by.variantCost)
+        meta = _wva_meta(stack, so_name, by.variantCost, spec["scaleTargetRef"]["name"])
         # wva/optimized-baseline/keda/base: a short poll, the fallback keeps capacity when Prometheus is away.
         spec.update({"pollingInterval": 5, "cooldownPeriod": 30, "initialCooldownPeriod": 30,
-                     "fallback": {"failureThreshold": 3, "replicas": max(scaler.minReplicas, 1),
+                     "fallback": {"failureThreshold": 3,
+                                  "replicas": min(max(scaler.minReplicas, 2), scaler.maxReplicas),
                                   "behavior": "currentReplicasIfHigher"}})
         query = "wva_desired_replicas{" + _selector({"variant_name": so_name,
                                                       "namespace": stack.names.namespace}) + "}"
