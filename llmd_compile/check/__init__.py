@@ -32,10 +32,19 @@ class Rule:
 
 
 def _rules() -> Mapping[str, Rule]:
-    from llmd_compile.check import capacity, charts_rendered, images, platform, privileges, rendered, wiring
+    from llmd_compile.check import (
+        autoscaling,
+        capacity,
+        charts_rendered,
+        images,
+        platform,
+        privileges,
+        rendered,
+        wiring,
+    )
 
     rules: dict[str, Rule] = {}
-    for module in (wiring, capacity, platform, privileges, charts_rendered, images, rendered):
+    for module in (wiring, capacity, platform, privileges, charts_rendered, images, rendered, autoscaling):
         for rule in module.RULES:
             if rule.code in rules:
                 raise AssertionError(f"duplicate diagnostic code {rule.code}")

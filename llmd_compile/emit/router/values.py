@@ -80,6 +80,10 @@ def _monitoring(stack: Stack) -> dict[str, Any] | None:
     if not epp_monitoring.enabled or charts.gke_monitoring_glued(stack.pool, stack.spec.gateway.provider, True):
         # GKE: the chart's GMP objects come glued to a `---` kubectl and Argo CD do not split (LLMD433): left out.
         return None
+    if stack.spec.gateway.provider == "gke" or stack.spec.observability.stack == "gke-managed":
+        # provider.name=gke implies GMP in router v0.9/v0.10 unless set; say it, so main's change (#2374) is moot.
+        # The chart renders the GMP PodMonitoring only with auth enabled (routerlib _gke.yaml): keep the default.
+        return {"interval": epp_monitoring.interval, "provider": {"name": "gmp"}, "prometheus": {"enabled": True}}
     return {"interval": epp_monitoring.interval, "prometheus": {"enabled": True, "auth": {"enabled": False}}}
 
 
