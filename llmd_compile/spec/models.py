@@ -182,6 +182,8 @@ class Cluster(_Model):
     nodes: PositiveInt | None = None
     # The cluster's Kubernetes minor version ("1.34"): API versions the stack renders are checked against it.
     kubernetesVersion: Annotated[str, Field(pattern=r"^1\.[0-9]{1,2}$")] | None = None
+    # Host memory of one node (allocatable): checks the CPU KV tiers of the pods a node takes (kvOffload).
+    memoryPerNode: Quantity | None = None
 
 
 class Resources(_Model):
