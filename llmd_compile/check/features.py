@@ -109,7 +109,7 @@ def blind_picker(a: Artifacts) -> Iterator[Finding]:
 
 
 def prefix_wiring(a: Artifacts) -> Iterator[Finding]:
-    """Every prefix-cache scorer names a producer that exists; a CPU-tier producer has a sized LRU."""
+    """Every prefix-cache scorer names a producer that exists."""
     if not a.is_router:
         return
     plugins = _plugins(a)
@@ -119,9 +119,14 @@ def prefix_wiring(a: Artifacts) -> Iterator[Finding]:
         if plugin.get("type") == SCORER and wanted is not None and wanted not in producers:
             yield Finding("scheduler.scorers.prefixCache", f"{plugin.get('name', SCORER)} reads prefix matches from "
                           f"{wanted!r}, which is no {PRODUCER} of the picker config")
+
+
+def cpu_lru(a: Artifacts) -> Iterator[Finding]:
     offload = a.stack.spec.kvOffload
-    cpu = producers.get("cpu-prefix-cache-producer")
-    if offload is not None and cpu is not None and "lruCapacityPerServer" not in (cpu.get("parameters") or {}):
+    if offload is None or not a.is_router:
+        return
+    cpu = next((p for p in _plugins(a) if p.get("name") == "cpu-prefix-cache-producer"), None)
+    if cpu is not None and "lruCapacityPerServer" not in (cpu.get("parameters") or {}):
         yield Finding("kvOffload", "the CPU tier's producer keeps the default LRU size: vLLM reports no CPU block "
                       "metrics, so set kvOffload.kvBytesPerToken (or cpuLruCapacityPerServer) to size it")
 
@@ -176,13 +181,16 @@ def predictor_images(a: Artifacts) -> Iterator[Finding]:
     latency = a.stack.spec.scheduler.predictedLatency
     if latency is None or not a.is_router:
         return
+    unpinned = []
     for field, image in (("trainingImage", latency.trainingImage), ("predictionImage", latency.predictionImage)):
         if image is None:
-            yield Finding(f"scheduler.predictedLatency.{field}" if field in latency.model_fields_set else
-                          "scheduler.predictedLatency", f"{field}: the router chart's default predictor image is a "
-                          "-dev build on a mutable tag (latest, pullPolicy Always): a restart may run another build")
+            unpinned.append(field)
         elif image.rpartition(":")[2] in MUTABLE_TAGS:
             yield Finding(f"scheduler.predictedLatency.{field}", f"{image} is a mutable tag")
+    if unpinned:
+        yield Finding("scheduler.predictedLatency", f"no {' or '.join(unpinned)}: the router chart's default "
+                      "predictor images are -dev builds on a mutable tag (latest, pullPolicy Always), so a restart "
+                      "may run another build")
 
 
 RULES = (
@@ -198,8 +206,10 @@ RULES = (
     Rule("LLMD713", "warning", "KV offloading without prefix-cache scoring",
          "add scheduler.scorers.prefixCache: the picker then scores the GPU and the CPU tier", blind_picker),
     Rule("LLMD714", "error", "a prefix-cache scorer is not wired to its producer",
-         "each prefix-cache-scorer's prefixMatchInfoProducerName names an approx-prefix-cache-producer; size the "
-         "CPU tier's LRU from kvOffload", prefix_wiring),
+         "each prefix-cache-scorer's prefixMatchInfoProducerName names an approx-prefix-cache-producer",
+         prefix_wiring),
+    Rule("LLMD715", "warning", "the CPU KV tier's picker LRU keeps its default size",
+         "set kvOffload.kvBytesPerToken (or cpuLruCapacityPerServer)", cpu_lru),
     Rule("LLMD720", "error", "InferenceObjectives and flow control do not go together",
          "one priority band per objective priority, the flowControl feature gate on, every policy and detector a "
          "plugin (scheduler.flowControl generates all of it)", objective_bands),
