@@ -169,8 +169,10 @@ def test_objectives_match_the_guide() -> None:
     stack, files = _compiled("flow-control")
     rendered = by_kind(render(stack, _read_text(files["values/router.yaml"])), "InferenceObjective")
     guide = [d for d in o._yaml().load_all((_guides() / "flow-control/objectives.yaml").read_text()) if d]
-    view = lambda docs: {d["metadata"]["name"]: (d["apiVersion"], d["spec"]["priority"],  # noqa: E731
-                                                 d["spec"]["poolRef"]["name"]) for d in docs}
+    def view(docs: list[dict[str, Any]]) -> dict[str, tuple[str, int, str]]:
+        return {d["metadata"]["name"]: (d["apiVersion"], d["spec"]["priority"], d["spec"]["poolRef"]["name"])
+                for d in docs}
+
     assert view(rendered) == view(guide)
     for doc in rendered:  # the guide leaves the group to the CRD default; the chart writes it
         assert doc["spec"]["poolRef"].get("group") == "inference.networking.k8s.io"

@@ -67,7 +67,7 @@ def build_overlay(stack: Stack, tmp: Path) -> list[dict[str, Any]]:
 
 def _mounted_config(spec: Path) -> dict[str, Any]:
     """The EndpointPickerConfig in the ConfigMap the chart renders, under the file name the EPP is told to load."""
-    stack, files = compiled(spec)
+    _, files = compiled(spec)
     epp = ro.values_of(files)["router"]["epp"]
     maps = [m for m in ro.by_kind(rendered(spec), "ConfigMap") if epp["pluginsConfigFile"] in (m.get("data") or {})]
     assert len(maps) == 1
