@@ -173,6 +173,9 @@ def picker_config(stack: Stack, body: dict[str, Any]) -> dict[str, Any]:
     """
     if stack.spec.kvOffload is None:
         return body
+    found = problems(stack)
+    if found:
+        raise SpecError(found)
     plugins = list(body["plugins"])
     types = [p["type"] for p in plugins]
     if SCORER not in types:
