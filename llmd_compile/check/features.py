@@ -113,12 +113,14 @@ def prefix_wiring(a: Artifacts) -> Iterator[Finding]:
     if not a.is_router:
         return
     plugins = _plugins(a)
-    producers = {p.get("name", p.get("type")): p for p in plugins if p.get("type") == PRODUCER}
+    registry = a.stack.picker.plugins
+    producers = {p.get("name", p.get("type")) for p in plugins
+                 if p.get("type") in registry and registry[str(p.get("type"))].category == "data-producer"}
     for plugin in plugins:
         wanted = dig(plugin, "parameters", "prefixMatchInfoProducerName")
         if plugin.get("type") == SCORER and wanted is not None and wanted not in producers:
             yield Finding("scheduler.scorers.prefixCache", f"{plugin.get('name', SCORER)} reads prefix matches from "
-                          f"{wanted!r}, which is no {PRODUCER} of the picker config")
+                          f"{wanted!r}, which is no data producer of the picker config")
 
 
 def cpu_lru(a: Artifacts) -> Iterator[Finding]:
