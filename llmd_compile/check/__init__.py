@@ -36,6 +36,7 @@ def _rules() -> Mapping[str, Rule]:
         autoscaling,
         capacity,
         charts_rendered,
+        features,
         images,
         platform,
         privileges,
@@ -44,7 +45,7 @@ def _rules() -> Mapping[str, Rule]:
     )
 
     rules: dict[str, Rule] = {}
-    for module in (wiring, capacity, platform, privileges, charts_rendered, images, rendered, autoscaling):
+    for module in (wiring, capacity, platform, privileges, charts_rendered, images, rendered, autoscaling, features):
         for rule in module.RULES:
             if rule.code in rules:
                 raise AssertionError(f"duplicate diagnostic code {rule.code}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from llmd_compile.catalog import charts, providers, router
 from llmd_compile.emit import epp, precise
 from llmd_compile.emit import readme as shared
-from llmd_compile.emit.router import gateway, gitops, values
+from llmd_compile.emit.router import features, gateway, gitops, values
 from llmd_compile.resolve import EPP_GRPC_PORT, SERVICE_PORT, Stack
 
 
@@ -106,4 +106,5 @@ def emit(stack: Stack) -> dict[str, str]:
                      "EPP's `http-metrics` port yourself.")
     if not providers.has_gateway(spec.gateway.provider):
         lines.append("- Standalone: clients call the EPP Service on port 80 (Envoy on 8081 in the picker pod).")
+    lines += features.readme(stack)
     return {"README.md": "\n".join(lines) + "\n"}

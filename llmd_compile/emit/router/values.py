@@ -14,6 +14,7 @@ from typing import Any
 from llmd_compile import yamlio
 from llmd_compile.catalog import charts, providers, router
 from llmd_compile.emit import epp, precise
+from llmd_compile.emit.router import features
 from llmd_compile.resolve import SERVICE_PORT, Stack
 
 VALUES_FILE = "values/router.yaml"
@@ -103,6 +104,7 @@ def router_values(stack: Stack) -> dict[str, Any]:
         "targetPorts": [{"number": port} for port in target_ports(stack)],
         "matchLabels": dict(stack.pod_labels),
     }
+    body.update(features.values(stack))
     if standalone:
         body["proxy"] = {"proxyType": "envoy", "args": list(ENVOY_ARGS), "resources": EPP_RESOURCES}
     monitoring = _monitoring(stack)
