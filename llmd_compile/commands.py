@@ -30,7 +30,9 @@ if TYPE_CHECKING:
               show_default=True, help="text: one line each (colour on a terminal, NO_COLOR respected); json: one "
               "object per diagnostic; sarif: SARIF 2.1.0 for code scanning; github: workflow annotations.")
 @click.option("--quiet", "-q", is_flag=True, help="Errors and warnings only: no notes, no summary.")
-def lint_command(specs: tuple[str, ...], strict: bool, fmt: str, quiet: bool) -> None:
+@click.option("--charts", "charts_dir", default=None, type=click.Path(file_okay=False, exists=True),
+              help="Also render the charts from DIR (<chart>/<version>/) and check what they create (LLMD44x).")
+def lint_command(specs: tuple[str, ...], strict: bool, fmt: str, quiet: bool, charts_dir: str | None) -> None:
     """Run every check on SPEC files and print all diagnostics (info included); write nothing.
 
     Exit 2 if any error (a spec that does not load counts as one), else 0."""
@@ -46,7 +48,7 @@ def lint_command(specs: tuple[str, ...], strict: bool, fmt: str, quiet: bool) ->
 
                 load_fleet(path, source)
             else:
-                found.extend(analyse(path, source, strict)[3])
+                found.extend(analyse(path, source, strict, None if charts_dir is None else Path(charts_dir))[3])
         except SpecError as exc:
             found.extend(report.from_problem(p) for p in exc.problems)
     found = list(dict.fromkeys(found))  # a base's finding, once for all the stacks that extend it
