@@ -151,4 +151,5 @@ def test_a_save_keeps_the_lines_it_did_not_compile(repo: Path) -> None:
     assert after[: len(before)] == before and len(after) == len(before) + 1
     assert after[-1].startswith(json.dumps(str(repo / "specs" / "other.yaml")) + "\t")
     assert not (repo / "out" / ".llmd-compile-cache.json").exists()
-    assert run("--check", "specs/")[:2] == (0, f"specs/: 2 specs found\n{STACK}: up to date\nother: up to date\n")
+    assert run("--check", "specs/")[:2] == (0, f"specs/: 2 specs found\n{STACK}: up to date\nother: up to date\n"
+                                                   "2 stacks: 0 out of date, 2 up to date\n")
