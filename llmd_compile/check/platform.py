@@ -50,6 +50,8 @@ def writable_cache(a: Artifacts) -> Iterator[Finding]:
         return
     decode = next((c for role, c in a.role_containers() if role == "decode"), {}) if a.is_router else \
         dig(a.ms, "decode", "containers", 0, default={}) or {}
+    if not decode:  # decode scaled to zero: no pod writes anything
+        return
     mounts = {m.get("mountPath") for m in decode.get("volumeMounts", []) or []}
     missing = sorted({"/.cache", "/.config"} - mounts)
     if missing:

@@ -39,6 +39,16 @@ NIXL_PORT = ("the NIXL side-channel port is declared as a named container port, 
 SA_TOKEN = ("guide slip: the wide-EP ServiceAccount mounts an API token, which vLLM never uses; every other v0.9 "
             "guide's (recipes/modelserver/common/sa.yaml) sets automountServiceAccountToken: false, as we do")
 
+EXPLICIT_FLAGS = ("the container states vLLM's tensor-parallel size (from parallelism, as the chart's vllmServe "
+                  "did) and leaves the port at vLLM's default 8000 unless it differs; the guides write one or "
+                  "the other")
+MODEL_LABEL_SLIP = ("guide slip: the overlay labels its pods llm-d.ai/model: Qwen3-32B (copied from the GPU overlay) "
+                    "while it serves another model; ours names the model served")
+XPU_DEVICES = ("the XPU guide claims its GPU through DRA (resourceClaims, the intel-claim-template "
+               "ResourceClaimTemplate it ships) and joins the render group 107 for /dev/dri; the kustomize model "
+               "servers request the device plugin's gpu.intel.com/i915 (accelerator.dra is not generated for the "
+               "router shape yet), which exposes the device to the container without the group")
+
 _CACHE = {"decode.vllm.env.HF_HOME": MODEL_CACHE, "decode.vllm.mounts./model-cache*": MODEL_CACHE}
 _PREFILL_CACHE = {"prefill.vllm.env.HF_HOME": MODEL_CACHE, "prefill.vllm.mounts./model-cache*": MODEL_CACHE}
 _SIDECAR = {
@@ -83,5 +93,20 @@ INTENDED: dict[str, dict[str, str]] = {
         **_widep("decode"), **_widep("prefill"), **_SIDECAR,
         "decode.vllm.env.MAX_TOKENS": LAUNCH_SIZES,
         "sa.automountServiceAccountToken": SA_TOKEN,
+    },
+    "optimized-baseline-amd": {"decode.name": NAMES, **_CACHE},
+    "optimized-baseline-tpu": {"decode.name": NAMES, "decode.vllm.args.--port": EXPLICIT_FLAGS, **_CACHE},
+    "optimized-baseline-cpu": {
+        "decode.name": NAMES, "decode.vllm.args.--tensor-parallel-size": EXPLICIT_FLAGS,
+        **{f"decode.{where}.llm-d.ai/model": MODEL_LABEL_SLIP for where in ("labels", "pod.labels", "selector")},
+        **_CACHE,
+    },
+    "optimized-baseline-xpu": {
+        "decode.name": NAMES, "decode.vllm.args.--tensor-parallel-size": EXPLICIT_FLAGS,
+        "decode.vllm.args.--port": EXPLICIT_FLAGS,
+        **{f"decode.{where}.llm-d.ai/model": MODEL_LABEL_SLIP for where in ("labels", "pod.labels", "selector")},
+        "decode.pod.resourceClaims": XPU_DEVICES, "decode.pod.securityContext*": XPU_DEVICES,
+        "decode.vllm.resources.*": XPU_DEVICES,
+        **_CACHE,
     },
 }

@@ -1,13 +1,14 @@
 """Fidelity: a spec reproduces each v0.9 guide's model servers, object by object, as `kubectl kustomize` builds them.
 
-For the v0.9.0 guides (LD@e3dbeca1) optimized-baseline, pd-disaggregation, precise-prefix-cache-routing and
-wide-ep-lws, the spec under modelserver_guides/ is compiled, its kubernetes overlay built, and the guide's
-modelserver overlay (plus precise prefix's render/) built as the guide's README applies it. Both sides are
-normalised to what runs: per role the workload kind, replicas and group size, labels and selector, the ServiceAccount,
-and per container the image, command, vLLM's flags (a map: order does not matter; JSON values parsed; the wide-EP
-launch script's `vllm serve` line read with the pod's env and LWS_GROUP_SIZE substituted as the shell would), env,
-ports, probes, resources, the volume behind each mount path and the securityContext; plus the render Service.
-Every difference must be listed in INTENDED (modelserver_intended.py) with its reason, and every listed
+For the v0.9.0 guides (LD@e3dbeca1) optimized-baseline (NVIDIA, AMD, TPU v6e, CPU, XPU), pd-disaggregation,
+precise-prefix-cache-routing and wide-ep-lws, the spec under modelserver_guides/ is compiled, its kubernetes
+overlay built, and the guide's modelserver overlay (plus precise prefix's render/) built as the guide's README
+applies it. Both sides are normalised to what runs: per role the workload kind, replicas and group size, labels
+and selector, the pod's security context, claims and tolerations, the ServiceAccount, and per container the image,
+command, vLLM's flags (a map: order does not matter; JSON values parsed; $(VAR) expanded as the kubelet does; the
+wide-EP launch script's `vllm serve` line read with the pod's env and LWS_GROUP_SIZE substituted as the shell
+would), env, ports, probes, resources, the volume behind each mount path and the securityContext; plus the render
+Service. Every difference must be listed in INTENDED (modelserver_intended.py) with its reason, and every listed
 difference must still be real.
 """
 
@@ -21,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from llmd_compile import yamlio
+
 from . import oracles as o
 from .modelserver_intended import INTENDED
 from .test_router_modelservers import GUIDE_SPECS, built_guide_spec, v08_variant
@@ -33,6 +36,11 @@ GUIDE_DIRS = {
     "precise-prefix-cache-routing": ["precise-prefix-cache-routing/modelserver/gpu/vllm/base",
                                      "precise-prefix-cache-routing/render"],
     "wide-ep-lws": ["wide-ep-lws/modelserver/gpu/vllm/base"],
+    # the other accelerators of the optimized baseline
+    "optimized-baseline-amd": ["optimized-baseline/modelserver/amd/vllm/base"],
+    "optimized-baseline-tpu": ["optimized-baseline/modelserver/tpu/v6/vllm"],
+    "optimized-baseline-cpu": ["optimized-baseline/modelserver/cpu/vllm"],
+    "optimized-baseline-xpu": ["optimized-baseline/modelserver/xpu/vllm"],
 }
 KINDS = ("Deployment", "LeaderWorkerSet", "ServiceAccount", "Service")
 MAIN = {"modelserver", "vllm"}  # the model server container, as the guides name it
@@ -131,6 +139,8 @@ def _workload(doc: dict[str, Any]) -> dict[str, Any]:
         "labels": doc["metadata"].get("labels"), "selector": selector,
         "pod.labels": template["metadata"].get("labels"), "pod.annotations": template["metadata"].get("annotations"),
         "pod.nodeSelector": pod.get("nodeSelector"), "pod.affinity": pod.get("affinity"),
+        "pod.securityContext": pod.get("securityContext"), "pod.resourceClaims": pod.get("resourceClaims"),
+        "pod.tolerations": pod.get("tolerations"), "pod.serviceAccount": bool(pod.get("serviceAccountName")),
     }
     for c in pod["containers"]:
         out["vllm" if c["name"] in MAIN else c["name"]] = _container(c, volumes, group)
@@ -209,11 +219,15 @@ def test_launch_script_reads_as_the_shell_would() -> None:
 
 def test_guide_slips_are_real() -> None:
     """The slips INTENDED names: the P/D base overlay (README default INFRA_PROVIDER=base) leaves the model-server
-    image placeholder unfilled, and the P/D and wide-EP overlays pull the sidecar's nightly `:main` tag."""
+    image placeholder unfilled, the P/D and wide-EP overlays pull the sidecar's nightly `:main` tag, and the CPU and
+    XPU overlays label another model than the one they serve."""
     pd = guide_side("pd-disaggregation")
     assert pd["decode"]["vllm"]["image"] == pd["prefill"]["vllm"]["image"] == "REPLACE_MODEL_SERVER_IMAGE"
     assert pd["decode"]["init:routing-proxy"]["image"].endswith(":main")
     assert guide_side("wide-ep-lws")["decode"]["init:routing-proxy"]["image"].endswith(":main")
+    for name in ("optimized-baseline-cpu", "optimized-baseline-xpu"):  # the GPU overlay's model label, copied
+        decode = guide_side(name)["decode"]
+        assert decode["labels"]["llm-d.ai/model"] == "Qwen3-32B" != decode["vllm"]["args"]["<model>"].split("/")[-1]
 
 
 LD08 = "upstream/data/llm-d__llm-d/commit-3fa7bfc5/guides"
@@ -236,3 +250,27 @@ def test_v08_routing_proxy_is_the_guides(name: str, scratch: Path) -> None:
         return {k: init[k] for k in ("name", "image", "args", "ports", "restartPolicy", "securityContext")}
 
     assert [proxy(d) for d in ours] == [proxy(d) for d in theirs]
+
+
+@pytest.mark.parametrize(("name", "component"), [("optimized-baseline", "monitoring"),
+                                                 ("pd-disaggregation", "monitoring-pd")])
+def test_pod_monitors_scrape_as_the_guides_component(name: str, component: str, scratch: Path) -> None:
+    """monitoring.podMonitor compiles to the guides' recipes/modelserver/components/<component> PodMonitors: the
+    same endpoints per role; our selector adds the stack's labels to the guide's role-only one, so two stacks in a
+    namespace never scrape each other's pods (intended)."""
+    spec = next(p for p in GUIDE_SPECS if p.stem == name)
+    data = o._yaml().load(spec.read_text(encoding="utf-8"))
+    data["monitoring"] = {"podMonitor": {"enabled": True, "interval": "30s"}}
+    variant = scratch / "monitoring" / spec.name
+    variant.parent.mkdir(parents=True, exist_ok=True)
+    variant.write_text(yamlio.dump(data), encoding="utf-8")
+    ours = {d["metadata"]["labels"]["llm-d.ai/role"]: d["spec"]
+            for d in built_guide_spec(variant, scratch / "monitoring-build")["kubernetes"] if d["kind"] == "PodMonitor"}
+    theirs = {d["metadata"]["labels"]["llm-d.ai/role"]: d["spec"] for d in o.kustomize_build(
+        o.shared() / LD09 / "recipes/modelserver/components" / component)}
+    assert sorted(ours) == sorted(theirs)
+    for role, spec_ in theirs.items():
+        assert ours[role]["podMetricsEndpoints"] == spec_["podMetricsEndpoints"], role
+        selector = ours[role]["selector"]["matchLabels"]
+        assert selector.items() >= spec_["selector"]["matchLabels"].items(), role
+        assert selector["llm-d.ai/guide"] == name, role

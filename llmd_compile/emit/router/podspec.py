@@ -54,6 +54,20 @@ def _model_args(stack: Stack, args: list[str]) -> list[str]:
     return out
 
 
+def _simulator_args(stack: Stack, args: list[str], port: int) -> list[str]:
+    """The inference simulator's model and port, as the modelservice chart's imageDefault command line gives them
+    (`--model <model> --port <port>`); the simulator loads nothing, so the name is all it needs."""
+    model = stack.spec.model
+    out = []
+    if not vllm.has_flag(args, "--model"):
+        out.append(f"--model={model.name}")
+    if model.servedName and not vllm.has_flag(args, "--served-model-name"):
+        out.append(f"--served-model-name={model.served_name}")
+    if not vllm.has_flag(args, "--port"):
+        out.append(f"--port={port}")
+    return out + args
+
+
 def model_env(stack: Stack) -> list[dict[str, Any]]:
     """The Hugging Face token, and HF_HOME on the model cache (recipes/modelserver/components/model-cache)."""
     model = stack.spec.model
@@ -113,7 +127,7 @@ def container(stack: Stack, pod: workloads.Pod) -> dict[str, Any]:
     if pod.launch:
         out.update(command=src["command"], args=src["args"])
     elif simulated:
-        out["args"] = list(src["args"])
+        out["args"] = _simulator_args(stack, list(src["args"]), pod.port)
     else:
         args = list(src["args"])
         sizes = pod.workload.parallelism
