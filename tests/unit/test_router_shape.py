@@ -56,8 +56,9 @@ def _problems(text: str) -> list[str]:
      "scheduler.image: release v0.9 runs the llm-d router's endpoint picker"),
     ("decode: {", "decode: {sidecar: {image: 'ghcr.io/llm-d/llm-d-routing-sidecar:v0.7.1'}, ",
      "decode.sidecar.image: ghcr.io/llm-d/llm-d-routing-sidecar can no longer be pulled"),
-    ("platforms: {kubernetes: {}}\n", "platforms: {kubernetes: {}}\nbenchmark: {guidellm: {users: 2}}\n",
-     "benchmark.guidellm: release v0.9 (the router shape) generates no guidellm Job yet"),
+    ("gateway: {provider: istio}\nscheduler: {scorers: {queue: 1}}\nroute: {name: ob}\n",
+     "gateway: {provider: none}\nscheduler: {scorers: {queue: 1}}\nbenchmark: {guidellm: {users: 2}}\n",
+     "benchmark.guidellm: the guidellm Job drives load through the gateway Service"),
     ("scheduler: {scorers: {queue: 1}}", "scheduler: {scorers: {precisePrefixCache: 1}, "
      "precisePrefixCache: {tokenizer: uds}}", "scheduler.precisePrefixCache.tokenizer: picker router-v0.10.0 has "
      "no UDS tokenizer"),
