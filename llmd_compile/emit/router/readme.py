@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from llmd_compile.catalog import charts, providers, router
 from llmd_compile import yamlio
+from llmd_compile.catalog import charts, providers, router
 from llmd_compile.emit import epp, manifests, precise
 from llmd_compile.emit import readme as shared
 from llmd_compile.emit.router import features, gateway, gitops, values
