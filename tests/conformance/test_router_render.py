@@ -222,7 +222,7 @@ def test_no_legacy_keys(spec: str) -> None:
 
 @pytest.mark.parametrize("spec", SPECS)
 def test_epp_monitoring_renders_a_scrape_object(spec: str) -> None:
-    """monitoring.epp.enabled yields a ServiceMonitor (Prometheus Operator); on GKE it is left out (LLMD432)."""
+    """monitoring.epp.enabled yields a ServiceMonitor (Prometheus Operator); on GKE it is left out (LLMD433)."""
     stack, _ = ro.compiled(spec)
     kinds = {d.get("kind") for d in _rendered(spec)}
     wanted = stack.spec.monitoring.epp.enabled and stack.spec.gateway.provider != "gke"

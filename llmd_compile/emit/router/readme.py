@@ -5,7 +5,7 @@ from __future__ import annotations
 from llmd_compile.catalog import charts, providers, router
 from llmd_compile.emit import epp, precise
 from llmd_compile.emit import readme as shared
-from llmd_compile.emit.router import gateway, gitops, values
+from llmd_compile.emit.router import features, gateway, gitops, values
 from llmd_compile.resolve import EPP_GRPC_PORT, SERVICE_PORT, Stack
 
 
@@ -102,8 +102,9 @@ def emit(stack: Stack) -> dict[str, str]:
     if charts.gke_monitoring_glued(stack.pool, spec.gateway.provider, spec.monitoring.epp.enabled):
         lines.append(f"- GKE: router chart {rel['version']} glues its GMP monitoring objects to a `---` that kubectl "
                      "and Argo CD do not split (`---apiVersion: v1` after the GCPBackendPolicy), so "
-                     f"`{values.VALUES_FILE}` leaves the EPP monitoring out (LLMD432): apply a PodMonitoring for the "
+                     f"`{values.VALUES_FILE}` leaves the EPP monitoring out (LLMD433): apply a PodMonitoring for the "
                      "EPP's `http-metrics` port yourself.")
     if not providers.has_gateway(spec.gateway.provider):
         lines.append("- Standalone: clients call the EPP Service on port 80 (Envoy on 8081 in the picker pod).")
+    lines += features.readme(stack)
     return {"README.md": "\n".join(lines) + "\n"}
