@@ -71,7 +71,7 @@ def test_router_shape_refuses(old: str, new: str, wanted: str) -> None:
 def test_the_release_picks_the_family() -> None:
     stack, files = build(load_text(BASE, "s.yaml"), "s.yaml")
     assert stack.shape == "router" and emit.emitters(stack) is emit.FAMILIES["router"]
-    assert {"values/router.yaml", "epp/endpoint-picker-config.yaml", "gateway/gateway.yaml", "helmfile.yaml",
+    assert {"values/router.yaml", "epp/endpoint-picker-config.yaml", "gateway/base/gateway.yaml", "helmfile.yaml",
             "prereqs/crds/kustomization.yaml", "README.md"} <= set(files)
     assert not [f for f in files if f in ("values/infra.yaml", "values/inferencepool.yaml",
                                           "values/modelservice.yaml")]

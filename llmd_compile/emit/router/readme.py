@@ -58,7 +58,7 @@ def emit(stack: Stack) -> dict[str, str]:
         "",
         f"llm-d {preset.llm_d} install shape (release preset `{preset.name}`): one `{rel['chart']}` release "
         f"(chart {rel['version']}, `{rel['oci']}`), " + ("the Gateway recipe in `gateway/`, " if gw else "")
-        + "and the model servers as kustomize in `modelserver/`.",
+        + "and the model servers as kustomize in `modelserver/` (one overlay per platform in each).",
         "",
         "| item | value |",
         "|---|---|",
@@ -81,7 +81,7 @@ def emit(stack: Stack) -> dict[str, str]:
     if gitops.control_plane(stack):
         lines.append("helmfile -f prereqs/helmfile.yaml apply")
     if gw:
-        lines.append(f"kubectl apply -k gateway -n {ns}")
+        lines += [f"kubectl apply -k gateway/overlays/{p}   # {p}" for p in spec.platforms.names()]
     lines += [f"helm install {rel['name']} {rel['oci']} --version {rel['version']} -f {values.VALUES_FILE} -n {ns}"
               "   # or: helmfile apply",
               *(f"kubectl apply -k modelserver/overlays/{p}   # {p}" for p in spec.platforms.names()),
