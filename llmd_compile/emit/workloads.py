@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmd_compile.emit import disagg, precise, probes, security, widep
+from llmd_compile.emit import disagg, offload, precise, probes, security, widep
 from llmd_compile.resolve import Stack
 from llmd_compile.spec.models import Workload
 
@@ -127,5 +127,5 @@ def pod(stack: Stack, name: str, role: Workload, port: int, *, port_name: str = 
     if role.shmSize and wants_shm:
         shm = ({"name": "shm", "mountPath": "/dev/shm"},
                {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": role.shmSize}})
-    return Pod(name, role, port, container, launch, volumes, shm, node_selector(stack),
-               dict(sorted(role.podAnnotations.items())))
+    return offload.pod(stack, Pod(name, role, port, container, launch, volumes, shm, node_selector(stack),
+                                  dict(sorted(role.podAnnotations.items()))))

@@ -48,6 +48,7 @@ from llmd_compile.spec.delivery import (
     PodMonitor,
 )
 from llmd_compile.spec.health import Privileges, Probes
+from llmd_compile.spec.offload import FlowControl, KvOffload, PredictedLatency
 from llmd_compile.spec.paths import (
     Disaggregation,
     KvEvents,
@@ -182,6 +183,8 @@ class Cluster(_Model):
     nodes: PositiveInt | None = None
     # The cluster's Kubernetes minor version ("1.34"): API versions the stack renders are checked against it.
     kubernetesVersion: Annotated[str, Field(pattern=r"^1\.[0-9]{1,2}$")] | None = None
+    # Host memory of one node (allocatable): checks the CPU KV tiers of the pods a node takes (kvOffload).
+    memoryPerNode: Quantity | None = None
 
 
 class Resources(_Model):
@@ -299,6 +302,10 @@ class Scheduler(_Model):
     # Escape hatch: a whole EndpointPickerConfig instead of scorers/picker/prefixCache. It is checked
     # against the pinned picker's plugin registry like the generated one.
     endpointPickerConfig: dict[str, Any] | None = None
+    # Router shape (v0.8+): queue by priority band behind InferenceObjectives (spec/offload.py).
+    flowControl: FlowControl | None = None
+    # Router shape (v0.8+): route on the latency predictor's TTFT/TPOT, optionally against SLOs.
+    predictedLatency: PredictedLatency | None = None
 
 
 class Timeouts(_Model):
@@ -335,6 +342,8 @@ class Spec(_Model):
     # Prefill/decode disaggregation: prefill pods, and how their KV cache reaches the decode pods.
     prefill: Prefill | None = None
     kvTransfer: KvTransfer = KvTransfer()
+    # Router shape (v0.8+): tiered prefix cache, KV blocks offloaded to CPU RAM / a shared filesystem.
+    kvOffload: KvOffload | None = None
     gateway: Gateway = Gateway()
     scheduler: Scheduler
     # The HTTPRoute from the Gateway to the pool: required, except with gateway.provider none (no Gateway).

@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 from llmd_compile import yamlio
-from llmd_compile.emit import manifests, precise
+from llmd_compile.emit import manifests, offload, precise
 from llmd_compile.emit.kustomize import KUSTOMIZE_API, NON_ROOT_UID, Patch, platforms
 from llmd_compile.emit.router import podspec
 from llmd_compile.errors import Problem, SpecError
@@ -150,6 +150,7 @@ def base_resources(stack: Stack) -> dict[str, dict[str, Any]]:
             docs[f"{role_name}-podmonitor.yaml"] = pod_monitor(stack, role_name, role)
     if precise.enabled(stack):
         docs["render-service.yaml"] = render_service(stack)
+    docs.update(offload.resources(stack))
     return docs
 
 

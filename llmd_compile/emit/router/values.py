@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from llmd_compile import yamlio
-from llmd_compile.catalog import providers, router
+from llmd_compile.catalog import charts, providers, router
 from llmd_compile.emit import epp, precise
+from llmd_compile.emit.router import features
 from llmd_compile.resolve import SERVICE_PORT, Stack
 
 VALUES_FILE = "values/router.yaml"
@@ -77,7 +78,8 @@ def _epp(stack: Stack) -> dict[str, Any]:
 def _monitoring(stack: Stack) -> dict[str, Any] | None:
     """recipes/router/features/monitoring.values.yaml, with the spec's interval."""
     epp_monitoring = stack.spec.monitoring.epp
-    if not epp_monitoring.enabled:
+    if not epp_monitoring.enabled or charts.gke_monitoring_glued(stack.pool, stack.spec.gateway.provider, True):
+        # GKE: the chart's GMP objects come glued to a `---` kubectl and Argo CD do not split (LLMD433): left out.
         return None
     if stack.spec.gateway.provider == "gke" or stack.spec.observability.stack == "gke-managed":
         # provider.name=gke implies GMP in router v0.9/v0.10 unless set; say it, so main's change (#2374) is moot.
@@ -102,6 +104,7 @@ def router_values(stack: Stack) -> dict[str, Any]:
         "targetPorts": [{"number": port} for port in target_ports(stack)],
         "matchLabels": dict(stack.pod_labels),
     }
+    body.update(features.values(stack))
     if standalone:
         body["proxy"] = {"proxyType": "envoy", "args": list(ENVOY_ARGS), "resources": EPP_RESOURCES}
     monitoring = _monitoring(stack)
