@@ -108,6 +108,8 @@ def gateway_class(a: Artifacts) -> Iterator[Finding]:
         return  # no llm-d-infra release: LLMD412 reports gateway pieces that should not be there
     cls = dig(a.infra, "gateway", "gatewayClassName")
     if a.is_router:  # the Gateway recipe we write (gateway/gateway.yaml)
+        if not a.stack.spec.gateway.create:
+            return  # another stack's Gateway
         cls = dig(a.doc("gateway/gateway.yaml"), "spec", "gatewayClassName")
     allowed = GATEWAY_CLASSES[a.stack.spec.gateway.provider]
     if cls not in allowed:

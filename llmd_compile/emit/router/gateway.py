@@ -52,7 +52,7 @@ def istio_parameters(stack: Stack) -> dict[str, Any]:
 
 
 def resources(stack: Stack) -> dict[str, dict[str, Any]]:
-    if not providers.has_gateway(stack.spec.gateway.provider):
+    if not providers.has_gateway(stack.spec.gateway.provider) or not stack.spec.gateway.create:
         return {}
     docs = {"gateway.yaml": gateway(stack)}
     if stack.spec.gateway.provider == "istio":
