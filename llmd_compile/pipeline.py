@@ -364,22 +364,30 @@ def _fleet_mismatches(fleet: Fleet, placed: list[tuple[str, Loaded]]) -> list[Pr
 def _between_stacks(compiled: list[Compiled], taken: dict[str, Path], out: Path) -> list[Problem]:
     """Stacks against each other (several models behind one Gateway): the stacks compiled now, and those answered
     from the cache as their out/ directories hold them. Problems are located in the stack compiled now."""
-    from llmd_compile.check import multimodel
-    from llmd_compile.spec.load import load_marked
+    from llmd_compile import crossstack
 
-    fresh = {c.name: c for c in compiled}
+    if not any(crossstack.VALUES in c.files for c in compiled):
+        return []  # nothing router-shaped changed: nothing new to check
     routed = []  # the cached ones first: each pair is reported on its later stack, one compiled now
+    fresh = {c.name for c in compiled}
     for name, spec_path in sorted(taken.items()):
         folder = out / name
-        if name in fresh or not (folder / multimodel.VALUES).is_file():
+        if name in fresh or not (folder / crossstack.VALUES).is_file():
             continue
-        files = {p.relative_to(folder).as_posix(): p.read_text(encoding="utf-8")
-                 for p in sorted(folder.rglob("*.yaml")) if p.is_file()}
-        if (r := multimodel.routed(name, display(spec_path, out), files)):
+        files = {rel: (folder / rel).read_text(encoding="utf-8") for rel in
+                 [crossstack.VALUES, crossstack.GATEWAY, *(f"{crossstack.BASE}{p.name}" for p in
+                                                           sorted((folder / crossstack.BASE).glob("*.yaml")))]
+                 if (folder / rel).is_file()}
+        if (r := crossstack.routed(name, display(spec_path, out), files)):
             routed.append(r)
-    routed += [r for c in compiled if (r := multimodel.routed(c.name, c.source, c.files))]
+    routed += [r for c in compiled if (r := crossstack.routed(c.name, c.source, c.files))]
+    problems = crossstack.conflicts(routed)
+    if not problems:
+        return []
+    from llmd_compile.spec.load import load_marked
+
     located = []
-    for problem in multimodel.conflicts(routed):
+    for problem in problems:
         owner = next((c for c in compiled if c.source == problem.path and c.spec_path is not None), None)
         if owner is not None and owner.spec_path is not None:
             problem = _located([problem], load_marked(owner.spec_path, owner.source))[0]

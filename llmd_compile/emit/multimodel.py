@@ -2,7 +2,7 @@
 model, each its own InferencePool and picker (router release) selecting only its own pods, each HTTPRoute matching
 its model (`route.match`: X-Gateway-Base-Model-Name and more exact header matches, the router chart's
 httpRoute.baseModel/headerMatches); one stack creates the Gateway and the cluster prerequisites, the others set
-`gateway.create: false`. check/multimodel.py checks the stacks of a run against each other.
+`gateway.create: false`. crossstack.py checks the stacks of a run against each other.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Both router releases rendered with the pinned router chart, both model servers a
 `kubectl kustomize`: both HTTPRoutes attach to the Gateway one stack creates (same namespace, admitted), each sends
 only its model's requests (an exact X-Gateway-Base-Model-Name match on the served name) to its own InferencePool, no
 route's matches equal another's, and each pool selects its own model's pods and none of the other's. Then the
-cross-stack checks (check/multimodel.py) must fire on broken variants of the pair, as data.
+cross-stack checks (crossstack.py) must fire on broken variants of the pair, as data.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from llmd_compile.check import multimodel
+from llmd_compile import crossstack as multimodel
 from tests.conformance import router_oracle as ro
 from tests.conformance.oracles import REPO_ROOT, kustomize_build, validate_any
 

@@ -1,4 +1,5 @@
-"""Stacks against each other: several models behind one Gateway (router shape).
+"""Stacks against each other: several models behind one Gateway (router shape). Run by the pipeline in the CLI
+process after every stack compiled, so it stays light (no pydantic, no compiler): it reads compiled files only.
 
 Each stack is one model with its own InferencePool and picker; stacks of one namespace share its Gateway. Read from
 the compiled files of every stack of a run (and, for stacks answered from the cache, from their out/ directory):
@@ -14,8 +15,6 @@ import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-
-from ruamel.yaml import YAML
 
 from llmd_compile.errors import Problem
 
@@ -40,7 +39,9 @@ class Routed:
 
 
 def _load(text: str) -> Any:
-    return YAML(typ="safe", pure=True).load(io.StringIO(text))
+    from ruamel.yaml import YAML  # only when a router-shape stack is there to read
+
+    return YAML(typ="safe", pure=True).load(io.StringIO(str(text)))
 
 
 def routed(name: str, source: str, files: Mapping[str, str]) -> Routed | None:
