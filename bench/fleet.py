@@ -61,7 +61,14 @@ class Profile:
                                             "v0.6": "v1.4.0"}.get(self.release or "", "")
 
     @property
+    def router(self) -> bool:
+        """llm-d v0.8+: the router chart + kustomize model servers (no llm-d-infra, no guidellm Job)."""
+        return self.release in ("v0.8", "v0.9")
+
+    @property
     def providers(self) -> tuple[str, ...]:
+        if self.router:  # the v0.9 gateway recipes (kgateway's is deprecated: a warning)
+            return ("istio", "agentgateway", "gke")
         infra = self.infra
         # llm-d-infra v1.4.0 renders agentgateway for kgateway (a warning); older ones know no agentgateway.
         drop = "kgateway" if infra == "v1.4.0" else "agentgateway"
@@ -96,6 +103,13 @@ PROFILES: tuple[Profile, ...] = (
     Profile("gaie-epp", None, {"infra": "v1.3.6", "inferencepool": "v1.2.0", "modelservice": "v0.3.8"},
             "registry.k8s.io/gateway-api-inference-extension/epp:v1.2.0",
             ("ghcr.io/llm-d/llm-d-cuda:v0.3.1",), GAIE_SCORERS, ALL_PICKERS, True),
+)
+
+# The router shape (llm-d v0.9): a fleet of its own (`--release v0.9`), so the default fleet stays the one
+# BENCHMARKS.md measured.
+ROUTER_PROFILES: tuple[Profile, ...] = (
+    Profile("v0.9", "v0.9", {}, "ghcr.io/llm-d/llm-d-router-endpoint-picker:v0.10.0",
+            ("docker.io/vllm/vllm-openai:v0.26.0",), ALL_SCORERS, ALL_PICKERS, False),
 )
 
 # (HF model, tensor-parallel choices, smallest PVC that holds its weights + 10%): models in the compiler's
@@ -135,10 +149,10 @@ def _weight(rng: random.Random, integer: bool) -> int | float:
     return rng.choice((0.5, 1.0, 1.5, 2.0, 2.5, 3.0))
 
 
-def stack(seed: int, i: int) -> dict:
+def stack(seed: int, i: int, profiles: tuple[Profile, ...] = PROFILES) -> dict:
     """The spec of stack i (plain data, in the key order of specs/h100.yaml)."""
     rng = random.Random(f"llmd-fleet:{seed}:{i}")
-    profile = PROFILES[rng.randrange(len(PROFILES))]
+    profile = profiles[rng.randrange(len(profiles))]
     model, tps, min_pvc = MODELS[rng.randrange(len(MODELS))]
     vendor, accel = ACCELERATORS[rng.randrange(len(ACCELERATORS))]
     tensor = rng.choice(tps)
@@ -177,7 +191,7 @@ def stack(seed: int, i: int) -> dict:
         decode["parallelism"]["data"] = data
     image = rng.choice(profile.vllm_images)
     if vendor == "amd":  # the vendor's own image (LLMD311 warns about another vendor's)
-        rocm = "ghcr.io/llm-d/llm-d-rocm:v0.6.0"
+        rocm = "docker.io/vllm/vllm-openai-rocm:v0.26.0" if profile.router else "ghcr.io/llm-d/llm-d-rocm:v0.6.0"
         image = image.replace("llm-d-cuda", "llm-d-rocm") if "llm-d-cuda" in image else rocm
     decode["image"] = image
     args: list[str] = []
@@ -230,6 +244,10 @@ def stack(seed: int, i: int) -> dict:
     # GKE scrapes with Managed Prometheus: no PodMonitor there (LLMD411).
     spec["monitoring"] = {"podMonitor": {"enabled": provider != "gke" and rng.random() < 0.7,
                                          "interval": rng.choice(("15s", "30s", "60s"))}}
+    if profile.router:  # the router shape generates no guidellm Job
+        spec["gitops"] = {"argocd": {"repoURL": "https://github.com/example/llm-d-gitops.git",
+                                     "targetRevision": rng.choice(("main", "HEAD", "release-1"))}}
+        return spec
     spec["benchmark"] = {"guidellm": {
         "turns": rng.randint(1, 5),
         "users": rng.choice((1, 4, 16, 64)),
@@ -280,11 +298,13 @@ def to_yaml(value: object, indent: str = "") -> list[str]:
     return lines
 
 
-def write_fleet(n: int, out: Path, seed: int = 0) -> list[Path]:
+def write_fleet(n: int, out: Path, seed: int = 0, release: str | None = None) -> list[Path]:
+    """`release` "v0.9": the router-shape fleet (ROUTER_PROFILES) instead of the default mix."""
+    profiles = ROUTER_PROFILES if release == "v0.9" else PROFILES
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for i in range(n):
-        spec = stack(seed, i)
+        spec = stack(seed, i, profiles)
         path = out / f"{spec['metadata']['name']}.yaml"
         text = f"# bench/fleet.py stack {i} (seed {seed})\n" + "\n".join(to_yaml(spec)) + "\n"
         path.write_text(text, encoding="utf-8")
@@ -297,10 +317,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("n", type=int, help="number of stacks")
     parser.add_argument("dir", type=Path, help="directory to write the specs into")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--release", choices=("v0.9",), help="a fleet of router-shape (llm-d v0.9) stacks")
     args = parser.parse_args(argv)
     if args.n < 0:
         parser.error("N must be >= 0")
-    paths = write_fleet(args.n, args.dir, args.seed)
+    paths = write_fleet(args.n, args.dir, args.seed, args.release)
     print(f"wrote {len(paths)} specs to {args.dir}", file=sys.stderr)
     return 0
 

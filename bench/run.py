@@ -169,8 +169,9 @@ class Workspace:
     pays for an earlier run's clean-up, except where that is what is measured.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, release: str | None = None) -> None:
         self.root = root
+        self.release = release  # None: the default mix; "v0.9": router-shape stacks only (bench/fleet.py)
         self.fleets: dict[int, Path] = {}
         self.trash = root / "trash"
         self.trash.mkdir()
@@ -197,7 +198,7 @@ class Workspace:
         """A repo-like directory with specs/ holding the n-stack fleet."""
         if n not in self.fleets:
             repo = self.root / f"fleet-{n}"
-            fleet.write_fleet(n, repo / "specs")
+            fleet.write_fleet(n, repo / "specs", release=self.release)
             self.fleets[n] = repo
         return self.fleets[n]
 
@@ -487,6 +488,7 @@ def targets(results: list[Result], d: dict[str, object], big: int) -> list[tuple
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 runs, fleets 10 and 100, Kapitan at 10 only")
+    parser.add_argument("--release", choices=("v0.9",), help="benchmark a router-shape (llm-d v0.9) fleet")
     parser.add_argument("--runs", type=int, default=5, help="measured runs per scenario (default 5)")
     parser.add_argument("--warmup", type=int, default=1, help="warm-up runs per scenario (default 1)")
     parser.add_argument("--sizes", default="10,100,1000", help="fleet sizes (default 10,100,1000)")
@@ -519,7 +521,7 @@ def main(argv: list[str] | None = None) -> int:
     kapitan_msg = None
     started = time.time()
     try:
-        ws = Workspace(root)
+        ws = Workspace(root, args.release)
         run_llmd(args, ws, results)
         if args.kapitan_sizes:
             print("Kapitan baseline", file=sys.stderr)

@@ -147,14 +147,33 @@ def main() -> None:
 @click.option("--fail-on-change", is_flag=True, help="Exit 1 when anything was written (for pre-commit hooks).")
 @click.option("--jobs", "-j", default=0, type=click.IntRange(min=0), show_default="one per core for a fleet",
               help="Processes that compile specs (output is the same for any number).")
+@click.option("--render", "render_too", is_flag=True,
+              help="Also write OUT/<stack>/rendered/<platform>/: every object, rendered (needs llmd-compile[render]).")
+@click.option("--charts", "charts_dir", default=None, type=click.Path(file_okay=False, exists=True),
+              help="With --render: local charts, laid out <chart>/<version>/ (no network); without it the charts are "
+                   "fetched into a cache and pinned by digest in charts.lock.yaml beside the specs.")
 def compile_command(specs: tuple[str, ...], out_dir: str, check: bool, show_diff: bool, strict: bool,
-                    fail_on_change: bool, jobs: int) -> None:
+                    fail_on_change: bool, jobs: int, render_too: bool, charts_dir: str | None) -> None:
     """Compile SPEC files (or directories of specs) into OUT/<stack>/."""
     out = Path(out_dir)
     paths = _expand(specs, out)
     with contextlib.ExitStack() as stack:
         _compile(paths, out, check, show_diff, strict, fail_on_change,
                  lambda stale, checked: stack.enter_context(workers(jobs, stale, checked)))
+    if render_too:
+        from llmd_compile import render  # the Helm SDK is needed only here
+
+        try:
+            charts = render.source(paths, None if charts_dir is None else Path(charts_dir))
+            if check or show_diff:
+                stale = render.stale(out, paths, charts)
+                for rel in stale:
+                    click.echo(f"stale rendered file: {rel}")
+                sys.exit(1 if stale else 0)
+            for line in render.run(out, paths, charts):
+                click.echo(line)
+        except SpecError as exc:
+            _fail(exc)
 
 
 def _compile(paths: list[Path], out: Path, check: bool, show_diff: bool, strict: bool, fail_on_change: bool,
@@ -307,7 +326,9 @@ def _check(out: Path, compiled: list[Compiled], show_diff: bool, memo: cache.Mem
 @main.command("lint")
 @click.argument("specs", nargs=-1, required=True)
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
-def lint_command(specs: tuple[str, ...], strict: bool) -> None:
+@click.option("--charts", "charts_dir", default=None, type=click.Path(file_okay=False, exists=True),
+              help="Also render the charts from DIR (<chart>/<version>/) and check what they create (LLMD44x).")
+def lint_command(specs: tuple[str, ...], strict: bool, charts_dir: str | None) -> None:
     """Run every check on SPEC files and print all diagnostics (info included); write nothing."""
 
     problems: list[Problem] = []
@@ -315,7 +336,7 @@ def lint_command(specs: tuple[str, ...], strict: bool) -> None:
     for path in _expand(specs, Path("out")):
         source = display(path, Path("out"))
         try:
-            diagnostics = analyse(path, source, strict)[3]
+            diagnostics = analyse(path, source, strict, None if charts_dir is None else Path(charts_dir))[3]
         except SpecError as exc:
             problems.extend(exc.problems)
             continue

@@ -159,28 +159,38 @@ def expand(paths: tuple[str, ...], out: Path | None = None, surveys: list[Survey
     return found
 
 
-def _diagnose(stack: Stack, files: dict[str, str], loaded: Loaded, strict: bool) -> tuple[Diagnostic, ...]:
+def _diagnose(stack: Stack, files: dict[str, str], loaded: Loaded, strict: bool,
+              charts: Path | None = None) -> tuple[Diagnostic, ...]:
     from llmd_compile import check
     from llmd_compile.check.artifacts import Artifacts
     from llmd_compile.spec.load import locate_field, with_origin
 
+    rendered = None
+    helm_era = "helmfile.yaml" in files and not any(rel.startswith("values/router") for rel in files)
+    if charts is not None and helm_era:  # `lint --charts`: the LLMD44x rules see the charts' output
+        from llmd_compile import render
+
+        objects, disagreements = render.release_objects(files, charts)
+        rendered = (tuple(objects), tuple(disagreements))
     found = []
-    for d in check.run(Artifacts(stack, files), strict=strict):
+    for d in check.run(Artifacts(stack, files, rendered), strict=strict):
         line, col = locate_field(d.field, loaded.marks)
         (located,) = with_origin([Problem(d.path, line, col, d.field, "")], loaded.marks, loaded.origin)
         found.append(replace(d, path=located.path, line=line, col=col))
     return tuple(sorted(found))
 
 
-def analyse(path: Path, source: str, strict: bool) -> tuple[Loaded, Stack, dict[str, str], tuple[Diagnostic, ...]]:
-    """Load, compile and check one spec; every problem located in the file that caused it."""
+def analyse(path: Path, source: str, strict: bool, charts: Path | None = None
+            ) -> tuple[Loaded, Stack, dict[str, str], tuple[Diagnostic, ...]]:
+    """Load, compile and check one spec (with ``charts``: also its rendered releases); every problem located in
+    the file that caused it."""
     from llmd_compile.compile import build
     from llmd_compile.spec.load import load_marked
 
     loaded = load_marked(path, source)
     try:
         stack, files = build(loaded.spec, source)
-        return loaded, stack, files, _diagnose(stack, files, loaded, strict)
+        return loaded, stack, files, _diagnose(stack, files, loaded, strict, charts)
     except SpecError as exc:
         raise SpecError(_located(exc.problems, loaded)) from None
 

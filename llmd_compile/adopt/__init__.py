@@ -9,7 +9,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from llmd_compile.adopt import helmera, picker
+from llmd_compile.adopt import helmera, picker, router
 from llmd_compile.adopt.helmera import Draft, Note
 from llmd_compile.adopt.helmfile import discover
 from llmd_compile.adopt.sources import Source, piece, problem
@@ -33,6 +33,7 @@ class Options:
     namespace: str | None = None
     release: str | None = None
     accelerator: str | None = None
+    overlay: str | None = None  # a router-era guide's model-server overlay, relative to the guide
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class Imported:
 
 def gather(paths: list[Path], shown: list[str], options: Options) -> Source:
     """One directory or helmfile, or values files given one by one."""
+    if len(paths) == 1 and router.is_router_guide(paths[0]):
+        return router.from_router_guide(paths[0], shown[0].rstrip("/"), options.env, options.overlay)
     if len(paths) == 1 and (paths[0].is_dir() or paths[0].name.startswith("helmfile")):
         return discover(paths[0], shown[0], options.env, options.name, options.namespace)
     source = Source(origin="the values files " + ", ".join(shown))
@@ -72,13 +75,41 @@ def _name(source: Source, ms: dict[str, Any], options: Options) -> str:
                         "--name (the X of releases infra-X, gaie-X, ms-X)")
 
 
-def _gateway(source: Source, draft: Draft, gaie: dict[str, Any]) -> None:
+def paths_of(source: Source) -> Path:
+    return Path(source.pieces[0].path).parent.parent  # <guide>/router/<guide>.values.yaml -> <guide>
+
+
+def _router_release(source: Source, guide: Path, vllm_image: str | None, wanted: str | None) -> str:
+    """A router-era preset: asked for, the guides' env.sh ROUTER_CHART_VERSION, else the vLLM image it ships."""
+    from llmd_compile.catalog import router as presets
+
+    if wanted:
+        if wanted not in presets.ROUTER_RELEASES:
+            raise SpecError.one("--release", "release", f"{wanted} is no router-era preset "
+                                f"({', '.join(presets.ROUTER_RELEASES)})")
+        return wanted
+    version = router.chart_version(guide)
+    for name, r in presets.ROUTER_RELEASES.items():
+        if version == r.router_chart or (version is None and vllm_image in r.vllm_images.values()):
+            return name
+    raise SpecError.one(str(guide), "release", f"cannot tell the release (router chart {version or 'unknown'}, "
+                        f"vLLM image {vllm_image}): pass --release")
+
+
+def _gateway(source: Source, draft: Draft, gaie: dict[str, Any], env: str = "istio") -> None:
+    if source.router:  # the router chart's provider is a --set at install time: the environment says it
+        draft.spec["gateway"] = {"provider": env if env in ("istio", "kgateway", "agentgateway", "gke", "none")
+                                 else "istio"}
+        draft.comments["gateway"] = f"the {env} gateway recipe (--env)"
+        return
     infra = source.values("infra") or {}
     gw = infra.get("gateway") or {}
     provider = helmera.CLASS_PROVIDER.get(str(gw.get("gatewayClassName") or gw.get("provider") or ""))
     if helmera._dig(gaie, "provider", "name") == "gke":
         provider = "gke"
     gateway: dict[str, Any] = {}
+    if provider is None and source.pins and "infra" not in source.pins:
+        provider = "none"  # a helmfile without an llm-d-infra release: picker-only, no Gateway
     if provider is None:
         provider = "istio"
         draft.note(source.where("infra", "gateway") if infra else source.where("gaie", "provider"),
@@ -154,11 +185,17 @@ def _unimported(source: Source, draft: Draft, gaie: dict[str, Any]) -> None:
             continue
         why = "the spec derives the picker's wiring from scorer intent and cannot say it beside a hand-written " \
               "config" if key in _EXT_PRECISE else "no spec field says it"
-        draft.note(source.where("gaie", "inferenceExtension", key), f"inferenceExtension.{key} is not imported: {why}")
+        prefix = "router.epp" if source.router else "inferenceExtension"
+        draft.note(source.where("gaie", "inferenceExtension", key), f"{prefix}.{key} is not imported: {why}")
 
 
 def _route(source: Source, draft: Draft, name: str) -> None:
     route = source.values("route")
+    if draft.spec["gateway"]["provider"] == "none":
+        return
+    if route is None and source.router:
+        draft.spec["route"] = {"name": name}  # the gateway chart's HTTPRoute is named after the release (CURRENT §3)
+        return
     if route is None:
         draft.spec["route"] = {"name": f"llm-d-{name}"}
         draft.note(source.where("gaie"), f"no HTTPRoute among the inputs: route.name llm-d-{name} assumed")
@@ -185,8 +222,13 @@ def draft_of(source: Source, options: Options, verify: Any) -> Draft:
     spec.update({"apiVersion": "llmd-compile/v1alpha1", "kind": "Stack",
                  "metadata": {"name": name, "namespace": str(namespace)}})
     image = helmera._image(helmera._dig(gaie, "inferenceExtension", "image"))
-    release = helmera.release_of(source, image, helmera._dig(ms, "routing", "proxy", "image"),
-                                 helmera._dig(ms, "decode", "containers", 0, "image"), options.release)
+    vllm_image = helmera._dig(ms, "decode", "containers", 0, "image")
+    release: str | None
+    if source.router:
+        release = _router_release(source, paths_of(source), vllm_image, options.release)
+    else:
+        release = helmera.release_of(source, image, helmera._dig(ms, "routing", "proxy", "image"), vllm_image,
+                                     options.release)
     if release:
         spec["release"] = release
         draft.comments["release"] = "the preset whose charts and picker the source ran"
@@ -197,20 +239,34 @@ def draft_of(source: Source, options: Options, verify: Any) -> Draft:
         raise SpecError.one(source.pieces[0].path, "release", "cannot tell which chart versions ran this (the picker "
                             f"image {image} is no preset's): pass --release or import the helmfile")
     helmera.model_part(source, draft, ms)
+    proxy = helmera._dig(ms, "routing", "proxy", "image")
     spec["accelerator"] = {}
     helmera.roles_part(source, draft, ms)
     vendor = spec.pop("_accelerator")
-    model = options.accelerator or {"simulated": "Simulated", "cpu": "CPU"}.get(vendor)
+    model = options.accelerator or spec.get("_model") or {"simulated": "Simulated", "cpu": "CPU"}.get(vendor)
     if model is None:
         model = "unknown"
         draft.note(source.where("ms", "decode", "containers"), "the accelerator model is not in the values: "
                    "accelerator.model unknown written (--accelerator H100)")
-    spec["accelerator"] = {"vendor": vendor, "model": model}
-    _gateway(source, draft, gaie)
+    model = spec.pop("_model", None) or model
+    spec["accelerator"] = {"vendor": vendor, "model": model,
+                           **({"topology": spec.pop("_topology")} if "_topology" in spec else {}),
+                           **({"dra": spec.pop("_dra")} if "_dra" in spec else {})}
+    from llmd_compile.adopt.upgrade import presets
+
+    supplied = presets()[release].sidecar if release in presets() else None
+    if proxy and supplied and proxy != supplied and "decode" in spec:
+        spec["decode"].setdefault("sidecar", {})["image"] = str(proxy)
+        draft.note(source.where("ms", "routing", "proxy", "image"), f"the routing sidecar runs {proxy}, not the "
+                   f"release's {supplied}: kept as decode.sidecar.image")
+    _gateway(source, draft, gaie, options.env)
     _route(source, draft, name)
     spec["platforms"] = {"kubernetes": {}}
-    if helmera._dig(gaie, "inferenceExtension", "monitoring", "prometheus", "enabled"):
-        spec.setdefault("monitoring", {})["epp"] = {"enabled": True}
+    epp = helmera._dig(gaie, "inferenceExtension", "monitoring") or {}
+    # On: a ServiceMonitor asked for, or on GKE a monitoring block (the chart's Google Managed Prometheus setup).
+    if helmera._dig(epp, "prometheus", "enabled") or (epp and spec["gateway"]["provider"] == "gke"):
+        spec.setdefault("monitoring", {})["epp"] = {
+            "enabled": True, **({"interval": str(epp["interval"])} if epp.get("interval") not in (None, "10s") else {})}
     _scheduler(source, draft, gaie, release, verify)  # last: it compiles the rest to compare picker configs
     helmera.settle_args(draft)
     _unimported(source, draft, gaie)

@@ -43,9 +43,10 @@ def write_atomically(path: Path, text: str) -> None:
 @click.option("--namespace", help="Namespace when the source does not say it.")
 @click.option("--release", help="Release preset the source ran, when its images do not say it.")
 @click.option("--accelerator", help="accelerator.model (e.g. H100): the values never say it.")
+@click.option("--overlay", help="A router-era guide's model-server overlay (default modelserver/gpu/vllm/base).")
 @click.option("--force", is_flag=True, help="Overwrite SPEC if it exists.")
 def import_command(sources: tuple[str, ...], output: str, env: str, name: str | None, namespace: str | None,
-                   release: str | None, accelerator: str | None, force: bool) -> None:
+                   release: str | None, accelerator: str | None, overlay: str | None, force: bool) -> None:
     """Read an llm-d deployment (a Helm-era guide directory, a helmfile, or the values files `helm get values`
     prints, one by one) and write a spec that compiles back to it. What the spec cannot say as intent is kept
     (picker config, vLLM flags) and every such decision is printed on stderr with its source file:line."""
@@ -59,7 +60,7 @@ def import_command(sources: tuple[str, ...], output: str, env: str, name: str | 
         if out.exists() and not force:
             raise SpecError.one(output, "", "exists; pass --force to replace it (or upgrade it instead)")
         imported = import_source([Path(s) for s in sources], list(sources), out,
-                                 Options(env, name, namespace, release, accelerator))
+                                 Options(env, name, namespace, release, accelerator, overlay))
         out.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(out, imported.text)
     except SpecError as exc:

@@ -30,6 +30,10 @@ DERIVED_FLAGS = {"--port", "--host", "--served-model-name", "--tensor-parallel-s
 # Env the compiler derives for the P/D KV transfer (emit/disagg.py).
 NIXL_ENV = {"VLLM_NIXL_SIDE_CHANNEL_HOST", "VLLM_NIXL_SIDE_CHANNEL_PORT"}
 SIM_IMAGE = "ghcr.io/llm-d/llm-d-inference-sim"
+# GKE TPU node label -> accelerator.model (the inverse of emit/modelservice.py TPU_ACCELERATOR).
+TPU_ACCELERATOR = {"TPU-v5e": "tpu-v5-lite-podslice", "TPU-v5p": "tpu-v5p-slice", "TPU-v6e": "tpu-v6e-slice"}
+# Linux capabilities the spec can give the vLLM containers for an RDMA KV transfer (spec/paths.py Rdma).
+RDMA_CAPS = ("IPC_LOCK", "SYS_RAWIO", "NET_ADMIN", "NET_RAW")
 
 
 @dataclass
@@ -76,6 +80,12 @@ def _image(node: Any) -> str | None:
     return None
 
 
+class Arg(tuple[str, "str | None"]):
+    """(flag, value) that remembers whether it was written `--flag=value`, so it is written back the same way."""
+
+    joined: bool = False
+
+
 def split_args(args: list[Any]) -> list[tuple[str, str | None]]:
     """argv -> [(flag, value)]: `--f v`, `--f=v` and bare `--f` (value None); a non-flag word is its own item."""
     items = [str(a) for a in args]
@@ -85,7 +95,9 @@ def split_args(args: list[Any]) -> list[tuple[str, str | None]]:
         item = items[i]
         if item.startswith("--") and "=" in item:
             flag, _, value = item.partition("=")
-            out.append((flag, value))
+            arg = Arg((flag, value))
+            arg.joined = True
+            out.append(arg)
         elif item.startswith("--") and i + 1 < len(items) and not items[i + 1].startswith("--"):
             out.append((item, items[i + 1]))
             i += 1
@@ -96,7 +108,16 @@ def split_args(args: list[Any]) -> list[tuple[str, str | None]]:
 
 
 def join_args(pairs: list[tuple[str, str | None]]) -> list[str]:
-    return [part for flag, value in pairs for part in ((flag,) if value is None else (flag, value))]
+    out: list[str] = []
+    for pair in pairs:
+        flag, value = pair
+        if value is None:
+            out.append(flag)
+        elif getattr(pair, "joined", False):
+            out.append(f"{flag}={value}")
+        else:
+            out += [flag, value]
+    return out
 
 
 def release_of(source: Source, picker_image: str | None, proxy_image: str | None, vllm_image: str | None,
@@ -151,7 +172,8 @@ def _role(source: Source, draft: Draft, role: str, values: dict[str, Any], pd: b
                    "with its flags")
     pairs = split_args(args)
     kept: list[tuple[str, str | None]] = []
-    for flag, value in pairs:
+    for pair in pairs:
+        flag, value = pair
         norm = flag.replace("_", "-")
         if norm == "--tensor-parallel-size" and value is not None:
             tensor = int(value)
@@ -161,7 +183,7 @@ def _role(source: Source, draft: Draft, role: str, values: dict[str, Any], pd: b
             raise SpecError([problem(where("args"), f"{role}.args", "wide expert parallelism is not imported yet: "
                                      "write parallelism.{data,dataLocal,expert} by hand")])
         else:
-            kept.append((flag, value))
+            kept.append(pair)
     if tensor and int(tensor) != 1:
         out["parallelism"] = {"tensor": int(tensor)}
     out["image"] = str(c.get("image"))
@@ -175,6 +197,8 @@ def _role(source: Source, draft: Draft, role: str, values: dict[str, Any], pd: b
             if name == "VLLM_NIXL_SIDE_CHANNEL_PORT":
                 draft.spec.setdefault("kvTransfer", {})["port"] = int(item.get("value"))
             continue
+        if name == "HF_TOKEN" and "secretKeyRef" in (item.get("valueFrom") or {}):
+            continue  # model.tokenSecret says it (read from modelArtifacts.authSecretName / this reference)
         if "value" in item and "valueFrom" not in item:
             env[name] = str(item["value"])
         else:
@@ -190,15 +214,26 @@ def _role(source: Source, draft: Draft, role: str, values: dict[str, Any], pd: b
                     draft.note(where("resources"), f"{role}: {value} {key} per pod, tensor parallelism "
                                f"{tensor or 1}: the spec requests one per tensor rank")
             elif key.startswith("rdma/") and pd:
-                draft.spec.setdefault("kvTransfer", {}).setdefault("rdma", {"resource": key})
+                rdma = draft.spec.setdefault("kvTransfer", {}).setdefault("rdma", {"resource": key})
+                if int(str(value)) != 1:
+                    rdma["count"] = int(str(value))
             else:
                 resources.setdefault(kind, {})[key] = str(value)
     if resources:
         out["resources"] = resources
+    context = c.get("securityContext") or {}
+    caps = [str(x) for x in _dig(context, "capabilities", "add", default=[]) or []]
+    if pd and caps and set(caps) <= set(RDMA_CAPS) and "rdma" in draft.spec.get("kvTransfer", {}):
+        rdma = draft.spec["kvTransfer"]["rdma"]
+        rdma["capabilities"] = caps
+        if context.get("runAsUser") == 0:
+            rdma["runAsRoot"] = True
+    if not any(v.get("name") == "shm" for v in values.get("volumes") or []) and int(tensor or 1) > 1:
+        out["shmSize"] = None  # the source mounts no /dev/shm; the spec's default would add one
     for volume in values.get("volumes") or []:
         if volume.get("name") == "shm" and _dig(volume, "emptyDir", "sizeLimit"):
             out["shmSize"] = str(volume["emptyDir"]["sizeLimit"])
-        elif volume.get("name") not in ("metrics-volume", "torch-compile-cache", "shm"):
+        elif volume.get("name") not in ("metrics-volume", "torch-compile-cache", "shm", "triton-cache", "vllm-config"):
             draft.note(source.where("ms", role, "volumes"), f"{role}: volume {volume.get('name')} is not imported")
     probes = {}
     for probe in ("startup", "liveness", "readiness"):
@@ -234,7 +269,7 @@ def model_part(source: Source, draft: Draft, ms: dict[str, Any]) -> None:
     else:
         raise SpecError([problem(source.where("ms", "modelArtifacts", "uri"), "modelArtifacts.uri",
                                  f"{uri or '(none)'}: only hf:// and pvc:// model URIs are imported")])
-    served = _dig(ms, "routing", "modelName")
+    served = _dig(ms, "routing", "modelName") or (art.get("name") if uri.startswith("hf://") else None)
     if served and served != model["name"]:
         model["servedName"] = str(served)
     if art.get("authSecretName"):
@@ -273,6 +308,14 @@ def roles_part(source: Source, draft: Draft, ms: dict[str, Any]) -> None:
         # or a v0.2.x chart (no accelerator block) that requests nothing: the CPU.
         vendor = "cpu" if any(c in image for c in ("-cpu", "cpu:")) else "nvidia"
     draft.spec["_accelerator"] = vendor or "cpu"
+    if _dig(ms, "accelerator", "dra"):
+        draft.spec["_dra"] = True
+    selector = _dig(ms, "decode", "nodeSelector") or _dig(ms, "decode", "extraConfig", "nodeSelector") or {}
+    if selector.get("cloud.google.com/gke-tpu-topology"):
+        draft.spec["_topology"] = str(selector["cloud.google.com/gke-tpu-topology"])
+    tpu = {v: k for k, v in TPU_ACCELERATOR.items()}.get(str(selector.get("cloud.google.com/gke-tpu-accelerator")))
+    if tpu:
+        draft.spec["_model"] = tpu
     monitor = _dig(ms, "decode", "monitoring", "podmonitor") or {}
     if monitor.get("enabled"):
         draft.spec.setdefault("monitoring", {})["podMonitor"] = {
@@ -303,7 +346,7 @@ def settle_args(draft: Draft) -> None:
         if not values:
             continue
         if precise:
-            pairs = [(f, v) for f, v in split_args(values.get("args") or []) if f not in PRECISE_FLAGS]
+            pairs = [pair for pair in split_args(values.get("args") or []) if pair[0] not in PRECISE_FLAGS]
             values["args"] = join_args(pairs)
             for name in PRECISE_ENV & set(values.get("env") or {}):
                 del values["env"][name]

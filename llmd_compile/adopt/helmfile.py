@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
 import re
 import shlex
 from pathlib import Path
@@ -20,6 +21,9 @@ from llmd_compile.spec.yamlread import decode, read_bounded
 HELMFILES = ("helmfile.yaml", "helmfile.yaml.gotmpl", "helmfile.yml")
 # Where a Helm-era guide's gateway environments live, relative to the guide (CATALOG §a.1).
 ENV_FILES = "../prereq/gateway-provider/common-configurations/{env}.yaml"
+ROUTER_ERA = ("a router-era deployment (llm-d v0.7+: router or GAIE chart values + kustomize model servers): "
+              "importing it is not supported yet; write the spec with `llmd-compile init` and compare with "
+              "`llmd-compile --diff`")
 _ACTION = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}")
 _ASSIGN = re.compile(r'^\$(\w+)\s*:=\s*(.+?)\s*\|\s*default\s+"([^"]*)"$')
 
@@ -45,13 +49,16 @@ def _one(path: Path, shown: str, pattern: str) -> Path | None:
 
 def _guide_layout(path: Path, shown: str, env: str) -> Source:
     gaie, ms = _one(path, shown, "gaie-*/values.yaml"), _one(path, shown, "ms-*/values.yaml")
+    if (gaie is None or ms is None) and any((path / d).is_dir() for d in ("router", "scheduler", "modelserver")):
+        raise SpecError.one(shown, "", ROUTER_ERA)
     if gaie is None or ms is None:
         raise SpecError.one(shown, "", "no llm-d deployment here: expected a helmfile (helmfile.yaml[.gotmpl]) or a "
                             "Helm-era guide's gaie-*/values.yaml and ms-*/values.yaml; or pass the values files "
                             "(helm get values RELEASE) one by one")
 
     def rel(p: Path) -> str:
-        return f"{shown.rstrip('/')}/{p.relative_to(path).as_posix()}"
+        inner = Path(os.path.normpath(p.relative_to(path))).as_posix()
+        return inner if shown.rstrip("/") in ("", ".") else f"{shown.rstrip('/')}/{inner}"
 
     source = Source(origin=f"the Helm-era guide directory {shown} ({env} environment)")
     envfile = path / ENV_FILES.format(env=env)
@@ -213,13 +220,15 @@ def from_helmfile(path: Path, shown: str, env: str, name: str | None, namespace:
     base = path.parent
     head = YAML(typ="safe").load(head_text) if head_text.strip() else {}
     template = _Template(shown, env, _environment(head, base, shown, env), {"name": name, "namespace": namespace})
-    first = head_text.count("\n") + 2 if sep else 1
+    first = head_text.count("\n") + 3 if sep else 1
     rendered = template.render(body, first)
     data, lines = read_text(("\n" * (first - 1)) + rendered, shown)
     releases = data.get("releases") if isinstance(data, dict) else None
     if not isinstance(releases, list) or not releases:
         raise SpecError.one(shown, "releases", "a helmfile without releases", 1, 1)
     source = Source(origin=f"the helmfile {shown} ({env} environment)")
+    if any(str(r.get("chart", "")).rsplit("/", 1)[-1].startswith("llm-d-router") for r in releases):
+        raise SpecError.one(shown, "releases", ROUTER_ERA, 1, 1)
     for index, release in enumerate(releases):
         chart = str(release.get("chart", "")).rsplit("/", 1)[-1]
         kind = CHARTS.get(chart)
@@ -247,9 +256,10 @@ def from_helmfile(path: Path, shown: str, env: str, name: str | None, namespace:
     if not source.pieces:
         raise SpecError.one(shown, "releases", "no release of an llm-d chart (llm-d-infra, inferencepool, "
                             "llm-d-modelservice)", 1, 1)
-    route = base / ("httproute.gke.yaml" if env.startswith("gke") else "httproute.yaml")
-    if route.is_file():
-        source.pieces.append(piece(route, f"{base.as_posix()}/{route.name}", "route"))
+    for name in ("httproute.gke.yaml" if env.startswith("gke") else "httproute.yaml", "base/httproute.yaml"):
+        if (base / name).is_file():  # the guide's, or the one llmd-compile writes beside its helmfile
+            source.pieces.append(piece(base / name, f"{base.as_posix()}/{name}", "route"))
+            break
     return source
 
 

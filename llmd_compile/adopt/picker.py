@@ -82,6 +82,21 @@ def candidate(config: dict[str, Any]) -> dict[str, Any] | None:
                 precise["blockSize"] = int(processor["blockSize"])
             if processor.get("hashSeed") is not None:
                 precise["hashSeed"] = str(processor["hashSeed"])
+            events = params.get("kvEventsConfig") or {}
+            kv: dict[str, Any] = {}
+            if events.get("discoverPods"):
+                kv["discovery"] = "pods"
+            port = str(events.get("zmqEndpoint", "")).rpartition(":")[2]
+            if port.isdigit() and int(port) != 5557:
+                kv["port"] = int(port)
+            if events.get("concurrency") not in (None, 4):
+                kv["concurrency"] = int(events["concurrency"])
+            if kv:
+                precise["kvEvents"] = kv
+            pool = (params.get("indexerConfig") or {}).get("tokenizersPoolConfig") or {}
+            if pool.get("uds") or any(p.get("type") in ("tokenizer", "token-producer") and
+                                      (p.get("parameters") or {}).get("udsTokenizerConfig") for p in plugins.values()):
+                precise["tokenizer"] = "uds"
             if precise:
                 scheduler["precisePrefixCache"] = precise
     scheduler["scorers"] = scorers

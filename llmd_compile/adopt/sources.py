@@ -44,6 +44,7 @@ class Source:
     namespace: str | None = None
     pins: dict[str, str] = field(default_factory=dict)  # infra/inferencepool/modelservice -> chart version
     origin: str = ""  # what was imported, for the spec's header comment
+    router: bool = False  # a router-era guide (router values + kustomize model servers)
 
     def of(self, kind: Kind) -> list[Piece]:
         return [p for p in self.pieces if p.kind == kind]
@@ -133,8 +134,8 @@ def classify(data: Any, shown: str) -> Kind:
     if "gateway" in keys:
         return "infra"
     if "router" in keys:
-        raise SpecError.one(shown, "router", "values of the llm-d-router charts (llm-d v0.8+): importing them needs "
-                            "the v0.9 release preset, which this llmd-compile does not have yet", 1, 1)
+        raise SpecError.one(shown, "router", "values of the llm-d-router charts (llm-d v0.8+): importing a "
+                            "router-era deployment is not supported yet", 1, 1)
     shown_keys = ", ".join(sorted(keys)[:6]) or "(none)"
     raise SpecError.one(shown, "", "not the values of an llm-d chart (llm-d-infra, inferencepool, llm-d-modelservice)"
                         f" nor an HTTPRoute: top-level keys {shown_keys}", 1, 1)

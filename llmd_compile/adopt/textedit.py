@@ -116,6 +116,16 @@ class Editor:
         end = self._block_end(line, col)
         self.spans.append((end, 0, end, 0, "".join(" " * col + row + "\n" for row in text.splitlines())))
 
+    def insert_item_after(self, path: Path_, text: str) -> None:
+        """Insert a block-list item (YAML text at column 0, starting with `- `) after item `path` of a block list."""
+        seq = node_at(self.doc, path[:-1])
+        assert isinstance(seq, CommentedSeq) and not seq.fa.flow_style(), "only block lists"
+        line, _ = seq.lc.item(path[-1])
+        row = self.lines[line]
+        dash = len(row) - len(row.lstrip(" "))
+        end = self._block_end(line, dash)
+        self.spans.append((end, 0, end, 0, "".join(" " * dash + part + "\n" for part in text.splitlines())))
+
     def result(self) -> str:
         lines = list(self.lines)
         text = "".join(lines)

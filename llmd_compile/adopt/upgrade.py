@@ -49,6 +49,10 @@ def presets() -> dict[str, Preset]:
     return out
 
 
+def dotted(path: tuple[str | int, ...]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else p) for i, p in enumerate(path))
+
+
 @dataclass
 class Upgraded:
     text: str
@@ -170,23 +174,75 @@ class _Upgrade:
         for index, plugin in enumerate(config.get("plugins") or []):
             kind = str(plugin.get("type"))
             at = ("scheduler", "endpointPickerConfig", "plugins", index, "type")
+            if kind == "prefix-cache-scorer" and kind in target.plugins:
+                self._prefix_producer(config, index, target)
             if kind in target.plugins:
                 continue
             new = renames.get(kind)
             while new is not None and new not in target.plugins:
                 new = renames.get(new)
             if new is None:
-                self.decide(".".join(map(str, at)), f"{kind} is registered by no plugin of {target.name}: rewrite "
+                self.decide(dotted(at), f"{kind} is registered by no plugin of {target.name}: rewrite "
                                                     "this part of the config by hand")
                 continue
             self.ed.replace(at, new)
-            self.change(".".join(map(str, at)), f"{kind} -> {new} (renamed; {target.name} registers only {new})")
+            self.change(dotted(at), f"{kind} -> {new} (renamed; {target.name} registers only {new})")
             if "name" not in plugin:  # referenced by its type: the references follow
                 for p_index, profile in enumerate(config.get("schedulingProfiles") or []):
                     for r_index, ref in enumerate(profile.get("plugins") or []):
                         if ref.get("pluginRef") == kind:
                             self.ed.replace(("scheduler", "endpointPickerConfig", "schedulingProfiles", p_index,
                                              "plugins", r_index, "pluginRef"), new)
+
+    def _prefix_producer(self, config: Any, index: int, target: Any) -> None:
+        """Router pickers read the approximate prefix cache's block and LRU knobs on approx-prefix-cache-producer; the
+        scorer rejects them (strict decoding; CATALOG §e: "block/LRU knobs moved to approx-prefix-cache-producer")."""
+        params = config["plugins"][index].get("parameters") or {}
+        scorer = {p.name for p in target.plugins["prefix-cache-scorer"].params or ()}
+        producer_type = "approx-prefix-cache-producer"
+        if producer_type not in target.plugins or not set(params) - scorer:
+            return
+        producer = {p.name for p in target.plugins[producer_type].params or ()}
+        moved = {k: v for k, v in params.items() if k not in scorer and k in producer and k != "blockSize"}
+        stuck = sorted(set(params) - scorer - set(moved))
+        at = ("scheduler", "endpointPickerConfig", "plugins", index)
+        field_name = dotted(at)
+        if stuck or any(k in scorer for k in params) or config["plugins"].fa.flow_style() or \
+                config["plugins"][index].fa.flow_style():
+            self.decide(f"{field_name}.parameters", f"{target.name} reads {', '.join(sorted(set(params) - scorer))} "
+                        f"on {producer_type}, not on prefix-cache-scorer; move them by hand (blockSize and "
+                        "hashBlockSize count characters, blockSizeTokens tokens)")
+            return
+        self.ed.delete((*at, "parameters"))
+        lines = [f"- type: {producer_type}", "  parameters:", *(f"    {k}: {v}" for k, v in moved.items())]
+        self.ed.insert_item_after(at, "\n".join(lines))
+        self.change(f"{field_name}.parameters", f"{', '.join(moved)} moved to a new {producer_type} plugin "
+                                                f"({target.name} reads them there; the scorer rejects them)")
+
+    def router_shape(self) -> None:
+        """Spec settings the router shape does not take, dropped with the reason."""
+        if self.new.shape != "router":
+            return
+        if self.here("accelerator", "dra") and node_at(self.doc, ("accelerator", "dra")) is True:
+            self.ed.delete(("accelerator", "dra"))
+            self.change("accelerator.dra", "dropped: the router shape's kustomize model servers request accelerators "
+                                           "as device-plugin resources (no ResourceClaimTemplates yet)")
+        at: tuple[str, ...] = ("scheduler", "precisePrefixCache", "kvEvents", "discovery")
+        if self.here(*at) and node_at(self.doc, at) == "service":
+            self.drop(at)
+            self.change(".".join(at), "service dropped: router pickers subscribe to each vLLM pod (kvEventsConfig "
+                                      "discoverPods, CURRENT.md §7)")
+        at = ("scheduler", "precisePrefixCache", "tokenizer")
+        if self.here(*at) and node_at(self.doc, at) == "uds":
+            self.drop(at)
+            self.change(".".join(at), "uds dropped: the UDS tokenizer image is gone; router pickers tokenize through "
+                                      "a vLLM render server (token-producer, CURRENT.md §5, §7)")
+
+    def drop(self, path: tuple[str, ...]) -> None:
+        """Delete a key, or its parent when it is the parent's only key (no empty mapping is left behind)."""
+        while len(path) > 1 and len(node_at(self.doc, path[:-1])) == 1:
+            path = path[:-1]
+        self.ed.delete(path)
 
     def meanings(self) -> None:
         """What changed meaning between the releases and only the user can settle."""
@@ -202,9 +258,6 @@ class _Upgrade:
             self.decide("scheduler.precisePrefixCache.hashSeed", "the router (v0.9.0+) recomputes block keys from "
                         "token ids: the hash seed no longer has to match vLLM's PYTHONHASHSEED (router #1494, "
                         "CURRENT.md §7); kept, drop it if nothing else needs it")
-        if precise.get("tokenizer") == "uds":
-            self.decide("scheduler.precisePrefixCache.tokenizer", "the UDS tokenizer image is gone; router-era "
-                        "pickers tokenize through a vLLM render server (token-producer, CURRENT.md §7)")
         if (self.eff.get("accelerator") or {}).get("vendor") == "simulated":
             for role in ("decode", "prefill"):
                 if self.here(role, "args"):
@@ -232,6 +285,7 @@ class _Upgrade:
         for role in ("decode", "prefill"):
             self.vllm_image(role)
         self.picker_config()
+        self.router_shape()
         self.meanings()
         self.out.text = self.ed.result()
         return self.out

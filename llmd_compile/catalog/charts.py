@@ -63,8 +63,9 @@ class PoolChart:
     # Upstream bug: with provider.name gke and EPP monitoring on (prometheus.enabled + auth.enabled),
     # templates/gke.yaml ends in `---` and `{{- include "inference-extension.gke" . -}}` glues the GMP metrics
     # reader's first line to it (`---apiVersion: v1`): Helm's splitter separates it, the Kubernetes YAML reader
-    # (kubectl, Argo CD) does not. GAIE@v1.4.0 and GAIE@v1.5.0:config/charts/inferencepool/templates/gke.yaml;
-    # v1.3.0 and earlier render the same objects inline. Found by rendering (tests/render, issue 14).
+    # (kubectl, Argo CD) does not. GAIE@v1.2.0-rc.1 .. GAIE@v1.5.0:config/charts/inferencepool/templates/gke.yaml
+    # (every catalogued version with GMP monitoring; v1.0.1 has none for gke). Found by rendering (tests/render,
+    # issue 14); the charts in ../shared render it for each of these versions.
     gke_monitoring_glued: bool = False
 
     @staticmethod
@@ -142,9 +143,9 @@ POOL: Mapping[str, PoolChart] = MappingProxyType({
                         default_plugins_file="plugins-v2.yaml", epp_monitoring="none", passes_pool_group=False,
                         has_sidecar=False),
     "v1.0.1": PoolChart("v1.0.1", destination_rule="istio", epp_monitoring="secret.name", has_sidecar=False),
-    "v1.2.0": PoolChart("v1.2.0"),
-    "v1.2.0-rc.1": PoolChart("v1.2.0-rc.1"),
-    "v1.3.0": PoolChart("v1.3.0"),
+    "v1.2.0": PoolChart("v1.2.0", gke_monitoring_glued=True),
+    "v1.2.0-rc.1": PoolChart("v1.2.0-rc.1", gke_monitoring_glued=True),
+    "v1.3.0": PoolChart("v1.3.0", gke_monitoring_glued=True),
     "v1.4.0": PoolChart("v1.4.0", gke_monitoring_glued=True),
     "v1.5.0": PoolChart("v1.5.0", pool_api_versions=(POOL_K8S,), image_keys="registry/repository",
                         gke_monitoring_glued=True),

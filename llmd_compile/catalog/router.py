@@ -126,8 +126,10 @@ GUIDE_LABEL = "llm-d.ai/guide"
 # The router chart's InferencePool and EPP as Helm-era pool facts: inference.networking.k8s.io/v1 only,
 # registry/repository image keys, Istio DestinationRule under provider.istio, default-plugins.yaml in the chart,
 # ServiceMonitor secret at monitoring.prometheus.auth.secretName, --pool-group passed (routerlib _deployment.yaml).
+# Like inferencepool v1.4.0/v1.5.0, routerlib's GKE template glues its GMP monitoring objects to a `---` that
+# kubectl and Argo CD do not split (`---apiVersion: v1` after the GCPBackendPolicy; rendered at v0.9.0 and v0.10.0).
 ROUTER_POOL = PoolChart("router", pool_api_versions=(POOL_K8S,), image_keys="registry/repository",
-                        has_sidecar=False)
+                        has_sidecar=False, gke_monitoring_glued=True)
 # The kustomize model servers as Helm-era modelservice facts: every accelerator and DRA claim the guides use,
 # pod fields written directly (nodeSelector, initContainers), LeaderWorkerSet size = pods per replica.
 KUSTOMIZE_MS = ModelServiceChart("kustomize", serving_label=GUIDE_LABEL, accelerator_types=ACCELERATORS_V045,

@@ -32,10 +32,20 @@ class Rule:
 
 
 def _rules() -> Mapping[str, Rule]:
-    from llmd_compile.check import capacity, charts_rendered, features, images, platform, privileges, wiring
+    from llmd_compile.check import (
+        autoscaling,
+        capacity,
+        charts_rendered,
+        features,
+        images,
+        platform,
+        privileges,
+        rendered,
+        wiring,
+    )
 
     rules: dict[str, Rule] = {}
-    for module in (wiring, capacity, platform, privileges, charts_rendered, images, features):
+    for module in (wiring, capacity, platform, privileges, charts_rendered, images, rendered, autoscaling, features):
         for rule in module.RULES:
             if rule.code in rules:
                 raise AssertionError(f"duplicate diagnostic code {rule.code}")

@@ -48,6 +48,9 @@ def dig(data: Any, *path: str | int, default: Any = None) -> Any:
 class Artifacts:
     stack: Stack
     files: dict[str, str]
+    # With charts (`lint --charts`): the releases rendered by Helm, and the (chart, template) pairs Helm and the
+    # Kubernetes YAML reader split differently (llmd_compile.render.release_objects); None without charts.
+    rendered: tuple[tuple[dict[str, Any], ...], tuple[tuple[str, str], ...]] | None = None
     _parsed: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def doc(self, rel: str) -> Any:

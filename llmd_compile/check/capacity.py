@@ -134,7 +134,8 @@ def shared_pvc(a: Artifacts) -> Iterator[Finding]:
 
 
 def gpu_request(a: Artifacts) -> Iterator[Finding]:
-    containers = dict(a.role_containers())
+    containers = dict(a.role_containers()) if a.is_router else \
+        {name: dig(a.ms, name, "containers", 0, default={}) or {} for name, _ in _roles(a)}
     for name, role in _roles(a):
         resources = dig(containers.get(name, {}), "resources", "limits", default={}) or {}
         gpus = [v for k, v in resources.items() if k in ACCELERATOR_RESOURCES]

@@ -45,10 +45,21 @@ def api_floor_unchecked(a: Artifacts) -> Iterator[Finding]:
                       "cluster.kubernetesVersion is unset, so this is not checked")
 
 
-def gke_monitoring_left_out(a: Artifacts) -> Iterator[Finding]:
+def gke_monitoring_ours(a: Artifacts) -> Iterator[Finding]:
     spec = a.stack.spec
     if gke_monitoring_glued(a.stack.pool, spec.gateway.provider, spec.monitoring.epp.enabled):
+        if a.is_router:
+            return  # LLMD433: the router chart's are left out, not replaced
         yield Finding("monitoring.epp.enabled", f"inferencepool {a.stack.pool.version} glues its GKE metrics objects "
+                      "to a `---` that kubectl and Argo CD do not split (templates/gke.yaml `---apiVersion`): the "
+                      "chart's EPP monitoring is off and base/epp-metrics-*.yaml + base/epp-podmonitoring.yaml carry "
+                      "the same GMP scrape")
+
+
+def gke_monitoring_left_out(a: Artifacts) -> Iterator[Finding]:
+    spec = a.stack.spec
+    if a.is_router and gke_monitoring_glued(a.stack.pool, spec.gateway.provider, spec.monitoring.epp.enabled):
+        yield Finding("monitoring.epp.enabled", "the router chart glues its GKE metrics objects "
                       "to a `---` that kubectl and Argo CD do not split (templates/gke.yaml `---apiVersion`), so "
                       "the chart's EPP monitoring (GMP PodMonitoring, metrics-reader ServiceAccount, Secret and "
                       "RBAC) is switched off")
@@ -61,8 +72,10 @@ RULES = (
     Rule("LLMD431", "info", "API version floor not checked",
          "set cluster.kubernetesVersion (e.g. \"1.34\") so the compiler checks what the cluster serves",
          api_floor_unchecked),
-    Rule("LLMD432", "warning", "GKE EPP monitoring left out: the chart glues a document separator",
-         "pin inferencepool v1.3.0 (renders it inline), or apply the PodMonitoring for the EPP's metrics port "
-         "yourself; set monitoring.epp.enabled: false to silence this",
-         gke_monitoring_left_out),
+    Rule("LLMD432", "info", "GKE EPP monitoring generated in base/: the chart glues a document separator",
+         "nothing to do; on GKE Autopilot patch the collector RoleBinding's subject namespace to gke-gmp-system",
+         gke_monitoring_ours),
+    Rule("LLMD433", "warning", "GKE EPP monitoring left out: the router chart glues a document separator",
+         "apply a PodMonitoring for the EPP's metrics port yourself; set monitoring.epp.enabled: false to silence "
+         "this", gke_monitoring_left_out),
 )

@@ -6,6 +6,7 @@ from llmd_compile.catalog.hardware import ACCELERATORS, MODELS
 from llmd_compile.check import rules
 
 GROUPS = {"1": "Wiring", "3": "Capacity", "4": "Platform and gateway provider", "5": "Images",
+          "6": "Autoscaling and observability",
           "7": "Tiered prefix cache, flow control, predicted latency (router shape)"}
 
 

@@ -48,7 +48,10 @@ def kgateway_renamed(a: Artifacts) -> Iterator[Finding]:
 def writable_cache(a: Artifacts) -> Iterator[Finding]:
     if a.stack.spec.platforms.openshift is None:
         return
-    decode = next((c for role, c in a.role_containers() if role == "decode"), {})
+    decode = next((c for role, c in a.role_containers() if role == "decode"), {}) if a.is_router else \
+        dig(a.ms, "decode", "containers", 0, default={}) or {}
+    if not decode:  # decode scaled to zero: no pod writes anything
+        return
     mounts = {m.get("mountPath") for m in decode.get("volumeMounts", []) or []}
     missing = sorted({"/.cache", "/.config"} - mounts)
     if missing:

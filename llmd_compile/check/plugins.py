@@ -44,7 +44,9 @@ PRODUCER_OF = {"prefix-cache-scorer": "approx-prefix-cache-producer"}
 
 def api_versions(picker: PickerVersion) -> tuple[str, ...]:
     """EndpointPickerConfig apiVersions this picker loads, preferred first."""
-    return (API_LLM_D, API_X_K8S) if picker.name == "router-v0.10.0" else (API_X_K8S,)
+    # router v0.9.0 loads llm-d.ai too: the v0.9.0 chart's own default-plugins.yaml and the LD@3fa7bfc5 (llm-d
+    # v0.8) guides use it.
+    return (API_LLM_D, API_X_K8S) if picker.family == "router" else (API_X_K8S,)
 
 
 def registered_in(type_name: str) -> list[str]:

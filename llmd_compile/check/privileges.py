@@ -45,13 +45,16 @@ def model_server_privileges(a: Artifacts) -> Iterator[Finding]:
     pods = a.role_pods() if a.is_router else [
         (role, dig(a.ms, role, "containers", default=[]) or []) for role in ("decode", "prefill")
         if dig(a.ms, role, "create")]
+    # The ServiceAccount the pods run as: the chart's fullname, or the kustomize pod template's.
+    accounts = {role: dig(t, "spec", "serviceAccountName") for role, t in a.pod_templates()} if a.is_router else {}
     for role, containers in pods:
         for container in containers:
             what = refused(container.get("securityContext") or {})
             if what:
+                account = accounts.get(role) or stack.names.ms_fullname
                 yield Finding(fields.get(role, role), (
                     f"{role} pods ({container.get('name')}) ask for {'; '.join(what)}: OpenShift's restricted-v2 "
-                    f"refuses them, so the pods are not created until ServiceAccount {stack.names.ms_fullname} in "
+                    f"refuses them, so the pods are not created until ServiceAccount {account} in "
                     f"{stack.names.namespace} may use an SCC that allows them"))
 
 

@@ -52,7 +52,9 @@ def _sidecar(a: Artifacts) -> bool:
 
 
 def _decode_container(a: Artifacts) -> dict[str, Any]:
-    return next((c for role, c in a.role_containers() if role == "decode"), {})
+    if a.is_router:
+        return next((c for role, c in a.role_containers() if role == "decode"), {})
+    return dig(a.ms, "decode", "containers", 0, default={}) or {}
 
 
 def _router_chart_route(a: Artifacts) -> bool:

@@ -17,9 +17,9 @@ def applying(stack: Stack) -> list[str]:
     if charts.gke_monitoring_glued(stack.pool, spec.gateway.provider, spec.monitoring.epp.enabled):
         found.append(f"inferencepool {stack.pool.version} with `provider.name: gke`: `templates/gke.yaml` glues "
                      "`---apiVersion: v1`; kubectl and Argo CD read the GCPBackendPolicy and the metrics reader as "
-                     "one bogus object. `values/inferencepool.yaml` switches the chart's EPP monitoring off "
-                     "(LLMD432): apply a GMP PodMonitoring for the EPP's `metrics` port yourself, or pin "
-                     "inferencepool v1.3.0.")
+                     "one bogus object. `values/inferencepool.yaml` switches the chart's EPP monitoring off and "
+                     "`base/epp-metrics-*.yaml`, `base/epp-podmonitoring.yaml` carry the same GMP scrape (LLMD432; "
+                     "on Autopilot, patch the collector RoleBinding subject namespace to `gke-gmp-system`).")
     tp = max(r.parallelism.tensor for r in (spec.decode, spec.prefill) if r is not None)
     if stack.ms.gpu_from_tensor_bug and spec.accelerator.vendor not in ("nvidia", "simulated") and tp > 1:
         found.append(f"llm-d-modelservice {stack.ms.version}: `parallelism.tensor > 1` adds `nvidia.com/gpu` to "

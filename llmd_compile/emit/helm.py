@@ -116,7 +116,7 @@ def _epp_monitoring(stack: Stack) -> dict[str, Any] | None:
     # "none" never gets here: catalog.compat rejects monitoring.epp on such charts.
     if charts.gke_monitoring_glued(stack.pool, stack.spec.gateway.provider, wanted.enabled):
         # The chart's GMP objects come out glued to a `---` that kubectl and Argo CD do not split (catalog
-        # PoolChart.gke_monitoring_glued): leave them out; LLMD430 and the README say what to do.
+        # PoolChart.gke_monitoring_glued): switched off here, emitted by emit/gmp.py in base/ instead.
         return {"interval": wanted.interval, "prometheus": {"enabled": False}}
     return {"interval": wanted.interval, "prometheus": {"enabled": True, "auth": {"secretName": secret}}}
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from llmd_compile import yamlio
 from llmd_compile.catalog import providers
-from llmd_compile.emit import manifests
+from llmd_compile.emit import gmp, manifests
 from llmd_compile.resolve import Stack
 
 KUSTOMIZE_API = "kustomize.config.k8s.io/v1beta1"
@@ -34,6 +34,7 @@ def base_resources(stack: Stack) -> dict[str, dict[str, Any]]:
         "httproute.yaml": manifests.httproute(stack) if gateway else None,
         "smoke-test-job.yaml": manifests.smoke_test_job(stack) if gateway else None,
         **(manifests.smoke_test_rbac(stack) if gateway else {}),
+        **gmp.manifests(stack, manifests.labels(stack, "epp-metrics")),
     }
     return {name: doc for name, doc in docs.items() if doc is not None}
 

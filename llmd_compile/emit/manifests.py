@@ -28,6 +28,10 @@ def _labels(stack: Stack, component: str) -> dict[str, str]:
     }
 
 
+def labels(stack: Stack, component: str) -> dict[str, str]:
+    return _labels(stack, component)
+
+
 def restricted_container() -> dict[str, Any]:
     return {
         "allowPrivilegeEscalation": False,

@@ -216,7 +216,7 @@ def vllm_args(stack: Stack, args: list[str]) -> list[str]:
 
 
 def vllm_env(stack: Stack) -> list[dict[str, Any]]:
-    if stack.router is not None:
+    if stack.picker.family == "router":
         # No hash seed to share any more: the router recomputes block keys from token ids (router #1494, §7).
         return [{"name": "POD_IP", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "status.podIP"}}},
                 {"name": "POD_PORT", "value": str(SERVICE_PORT)}]
@@ -227,7 +227,7 @@ def vllm_env(stack: Stack) -> list[dict[str, Any]]:
 
 
 def vllm_ports(stack: Stack) -> list[dict[str, Any]]:
-    if stack.router is not None:
+    if stack.picker.family == "router":
         port, replay, _, _ = router_events(stack)
         return [{"containerPort": port, "name": "kv-events", "protocol": "TCP"},
                 {"containerPort": replay, "name": "kv-replay", "protocol": "TCP"}]
@@ -245,7 +245,7 @@ def pool_extension(stack: Stack) -> dict[str, Any]:
     spec = stack.spec
     tuning = spec.scheduler.precisePrefixCache
     out: dict[str, Any] = {}
-    if tuning.kvEvents.discovery == "service":
+    if tuning.kvEvents.discovery == "service" and stack.picker.family != "router":  # the router dials the pods
         port = tuning.kvEvents.port
         out["extraContainerPorts"] = [{"name": "zmq", "containerPort": port, "protocol": "TCP"}]
         out["extraServicePorts"] = [{"name": "zmq", "port": port, "targetPort": port, "protocol": "TCP"}]

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from llmd_compile.spec.autoscaling import Autoscaling, Observability
 from llmd_compile.spec.base import (
     CHART_VERSION,
     DNS_LABEL,
@@ -354,6 +355,9 @@ class Spec(_Model):
     route: Annotated[Route | None, Field(validate_default=True)] = None
     platforms: Platforms = Platforms(kubernetes=Platform())
     monitoring: Monitoring = Monitoring()
+    # Workload autoscaling (router shape): KEDA, HPA or WVA per model-server role (spec/autoscaling.py).
+    autoscaling: Autoscaling | None = None
+    observability: Observability = Observability()
     benchmark: Benchmark = Benchmark()
     gitops: GitOps = GitOps()
     checks: Checks = Checks()

@@ -297,8 +297,9 @@ INTENDED["wide-ep@v0.6"] = {
 # Found by rendering the charts (tests/render, issue 14): upstream chart bugs our values work around.
 LISTENER_PATH = ("llm-d-infra v1.3.0 renders the default listener's `path: /` into the Gateway, which has no such "
                  "field (the Gateway CRD rejects it under strict validation); we set the listeners without it")
-GKE_GLUE = ("inferencepool v1.4.0/v1.5.0 glue the GKE metrics objects to `---` (`---apiVersion`), which kubectl and "
-            "Argo CD do not split: the chart's EPP monitoring is off on GKE (LLMD432)")
+GKE_GLUE = ("inferencepool v1.2.0-rc.1 to v1.5.0 glue the GKE metrics objects to `---` (`---apiVersion`), "
+            "which kubectl and Argo CD do not split: the chart's EPP monitoring is off on GKE and base/ carries the "
+            "same GMP scrape (emit/gmp.py, LLMD432)")
 for _case in ("pd@seed", "precise@seed", "sim@seed", "tpu@seed"):
     INTENDED[_case]["infra:gateway.listeners[name=default].path"] = LISTENER_PATH
 for _case in ("gke@v0.6", "tpu@v0.6"):

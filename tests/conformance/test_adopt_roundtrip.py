@@ -253,3 +253,106 @@ def test_every_helm_era_snapshot_is_listed() -> None:
                     any(folder.rglob("*values*.yaml")):
                 found.add((ref, folder.name))
     assert found - listed == set()
+
+
+def _catalog_helmfile() -> str:
+    """The seed-era guide's helmfile.yaml.gotmpl as CATALOG §a.3 quotes it (the data has no copy of the file)."""
+    text = (o.shared() / "upstream" / "CATALOG.md").read_text(encoding="utf-8")
+    section = text[text.index("### a.3"):]
+    start = section.index("```yaml\n") + len("```yaml\n")
+    return section[start:section.index("```", start)]
+
+
+@pytest.mark.parametrize("env", ["istio", "kgateway"])
+def test_seed_helmfile_imports_as_its_directory(tmp_path: Path, env: str) -> None:
+    """Through the guide's own helmfile (templates resolved for the environment), the import is the directory's."""
+    import shutil
+
+    shutil.copytree(o.shared() / DATA / SEED / "guides", tmp_path / "guides")
+    guide_dir = tmp_path / "guides" / "inference-scheduling"
+    plain = import_source([guide_dir], ["g"], Path("specs/a.yaml"), Options(env=env, accelerator="H100"))
+    (guide_dir / "helmfile.yaml.gotmpl").write_text(_catalog_helmfile(), encoding="utf-8")
+    templated = import_source([guide_dir], ["g"], Path("specs/a.yaml"), Options(env=env, accelerator="H100"))
+
+    def body(text: str) -> str:
+        return "".join(line for line in text.splitlines(True) if not line.startswith("#"))
+
+    assert body(templated.text) == body(plain.text)
+    assert "helmfile" in templated.text.splitlines()[1]
+    spec = load_text(templated.text, "a.yaml")
+    assert resolve(spec, "a.yaml").names.pool == "gaie-inference-scheduling"  # $rn's default, as the helmfile says
+
+
+def test_seed_helmfile_gke_tpu_environment(tmp_path: Path) -> None:
+    """The helmfile's `if eq .Environment.Name "gke_tpu"` picks values_tpu.yaml and the GKE provider (CATALOG §a.3)."""
+    import shutil
+
+    shutil.copytree(o.shared() / DATA / SEED / "guides", tmp_path / "guides")
+    guide_dir = tmp_path / "guides" / "inference-scheduling"
+    (guide_dir / "helmfile.yaml.gotmpl").write_text(_catalog_helmfile(), encoding="utf-8")
+    text = import_source([guide_dir], ["g"], Path("specs/a.yaml"), Options(env="gke_tpu", accelerator="TPU-v6e")).text
+    spec = load_text(text, "a.yaml")
+    tpu = guide(SEED, "inference-scheduling/ms-inference-scheduling/values_tpu.yaml")
+    assert spec.model.name == tpu["modelArtifacts"]["uri"].removeprefix("hf://")
+    assert (spec.accelerator.vendor, spec.gateway.provider) == ("google", "gke")
+
+
+CURRENT_REFS = ("commit-08fe5b66", "commit-3fa7bfc5", "commit-e3dbeca1")  # llm-d v0.7.0, ~v0.8.0, v0.9.0
+V09 = "commit-e3dbeca1"
+# v0.9 guides imported from their directory (router values + the overlay the README deploys), compiled, and compared
+# with the guide's router values as tests/conformance/test_router_fidelity.py compares its hand-written specs: the
+# reasons listed there hold here too; ROUTER_ROUNDTRIP adds the import's own. (guide -> --overlay or None)
+ROUTER_CASES = {"optimized-baseline": None, "pd-disaggregation": "modelserver/gpu/vllm/coreweave",
+                "precise-prefix-cache-routing": None}
+ROUTER_ROUNDTRIP: dict[str, dict[str, str]] = {
+    "precise-prefix-cache-routing": {
+        "router.epp.env": "the picker's HF token env belongs to the precise intent, which the guide's config (token-"
+                          "producer over the render Service, prefix-cache-affinity-filter) does not compile from: the "
+                          "import keeps the config as written and reports router.epp.env as not imported"},
+}
+
+
+def _current_guides() -> list[tuple[str, str]]:
+    root = o.shared() / DATA
+    return sorted((ref, g.name) for ref in CURRENT_REFS if (root / ref / "guides").is_dir()
+                  for g in (root / ref / "guides").iterdir() if (g / "modelserver").is_dir())
+
+
+def test_current_guides_import_or_refuse_located() -> None:
+    """Every current-shape guide under ../shared imports into a spec that compiles, or is refused with a located
+    error (v0.7's GAIE-chart guides, wide-EP LeaderWorkerSets, base overlays with image placeholders)."""
+    guides = _current_guides()
+    assert len(guides) >= 6
+    outcomes = {}
+    for ref, name in guides:
+        try:
+            text = import_source([o.shared() / DATA / ref / "guides" / name], [name], Path("specs/x.yaml"),
+                                 Options(accelerator="H100")).text
+            compile_spec(load_text(text, "x.yaml"), "x.yaml")
+            outcomes[(ref, name)] = "imported"
+        except SpecError as exc:
+            assert all(p.path and p.message for p in exc.problems)
+            outcomes[(ref, name)] = "refused"
+    assert all(outcomes[(V09, name)] == "imported" for name in ("optimized-baseline", "precise-prefix-cache-routing"))
+    assert outcomes[(V09, "wide-ep-lws")] == "refused"
+
+
+@pytest.mark.parametrize("name", sorted(ROUTER_CASES))
+def test_router_guide_round_trip(name: str) -> None:
+    from . import test_router_fidelity as rf
+
+    guide_dir = o.shared() / DATA / V09 / "guides" / name
+    text = import_source([guide_dir], [name], Path("specs/x.yaml"),
+                         Options(accelerator="H100", overlay=ROUTER_CASES[name])).text
+    files = compile_spec(load_text(text, "x.yaml"), "x.yaml")
+    ours, our_config = rf._split_config(rf._read_text(files["values/router.yaml"]))
+    theirs, their_config = rf._split_config(rf._guide_values(rf.GUIDES[name]))
+    a, b = rf._flat(ours), rf._flat(theirs)
+    reasons = {**rf.GUIDES[name].values_diff, **ROUTER_ROUNDTRIP.get(name, {})}
+    differing = {p for p in a.keys() | b.keys() if a.get(p) != b.get(p)}
+    unexplained = sorted(p for p in differing if not any(p == k or p.startswith(k + ".") for k in reasons))
+    assert not unexplained, {p: (a.get(p), b.get(p)) for p in unexplained}
+    extra = ROUTER_ROUNDTRIP.get(name, {})
+    assert not [k for k in extra if not any(p == k or p.startswith(k + ".") for p in differing)]
+    # The picker config is the guide's own (kept as written when no intent compiles to it).
+    assert ({p["type"] for p in our_config["plugins"]} == {p["type"] for p in their_config["plugins"]})

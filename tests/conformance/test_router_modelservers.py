@@ -188,3 +188,24 @@ def test_wiring_check_can_fail(scratch: Path, breaker: Any, expected: str) -> No
     spec = next(p for p in GUIDE_SPECS if p.stem == "precise-prefix-cache-routing")
     docs = [breaker(d) for d in built_guide_spec(spec, scratch)["kubernetes"]]
     assert any(expected in e for e in wiring_errors(stack_of(spec), docs))
+
+
+def v08_variant(spec: Path, tmp: Path) -> Path:
+    """The guide spec on llm-d v0.8 (router chart v0.9.0): the same intent, `release: v0.8`."""
+    data = o._yaml().load(spec.read_text(encoding="utf-8"))
+    data["release"] = "v0.8"
+    out = tmp / "v08" / spec.name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(yamlio.dump(data), encoding="utf-8")
+    return out
+
+
+@pytest.mark.parametrize("spec", GUIDE_SPECS, ids=lambda p: p.stem)
+def test_v08_overlays_build_and_validate(spec: Path, scratch: Path) -> None:
+    o.shared()
+    variant = v08_variant(spec, scratch)
+    stack = stack_of(variant)
+    assert stack.router is not None and stack.router.name == "v0.8"
+    for platform, docs in built_guide_spec(variant, scratch / "v08-build").items():
+        assert _validate(docs) == [], platform
+        assert wiring_errors(stack, docs) == [], platform

@@ -30,7 +30,7 @@ NO_CRD = {"HealthCheckPolicy": "GKE-managed CRD (networking.gke.io), not publish
 
 def test_there_are_router_specs() -> None:
     assert {"optimized-baseline.yaml", "pd-disaggregation.yaml", "precise-prefix-cache-routing.yaml",
-            "wide-ep-lws.yaml", "standalone.yaml"} <= set(SPECS)
+            "wide-ep-lws.yaml", "standalone.yaml", "optimized-baseline-v08.yaml"} <= set(SPECS)
 
 
 @cache
@@ -225,7 +225,44 @@ def test_no_legacy_keys(spec: str) -> None:
 
 @pytest.mark.parametrize("spec", SPECS)
 def test_epp_monitoring_renders_a_scrape_object(spec: str) -> None:
-    """monitoring.epp.enabled must yield a ServiceMonitor (Prometheus Operator) or, on GKE, a GMP PodMonitoring."""
+    """monitoring.epp.enabled yields a ServiceMonitor (Prometheus Operator); on GKE it is left out (LLMD433)."""
     stack, _ = ro.compiled(spec)
     kinds = {d.get("kind") for d in _rendered(spec)}
-    assert bool(kinds & {"ServiceMonitor", "PodMonitoring"}) == stack.spec.monitoring.epp.enabled, kinds
+    wanted = stack.spec.monitoring.epp.enabled and stack.spec.gateway.provider != "gke"
+    assert bool(kinds & {"ServiceMonitor", "PodMonitoring"}) == wanted, kinds
+
+
+@pytest.mark.parametrize("version", ["v0.9.0", "v0.10.0"])
+def test_gke_gmp_monitoring_is_glued_in_the_router_chart(version: str) -> None:
+    """Why the values leave GKE EPP monitoring out: the chart's GMP objects follow a `---apiVersion` line, which
+    the kubectl / Argo CD splitter does not split (a duplicate-key document)."""
+    helm = pytest.importorskip("helm_python", reason="helm-python-sdk (the test extra) renders the chart")
+    values = {"router": {"modelServers": {"matchLabels": {"llm-d.ai/guide": "x"}},
+                         "monitoring": {"provider": {"name": "gmp"}, "prometheus": {"enabled": True}}},
+              "provider": {"name": "gke"}}
+    with helm.Chart.load(str(shared() / "upstream" / "charts" / "llm-d-router-gateway" / version)) as chart:
+        files = chart.render(values, name="x", namespace="n", is_install=True)
+    glued = [name for name, text in files.items() if "\n---apiVersion" in text]
+    assert glued
+    with pytest.raises(Exception, match="duplicate key"):
+        for name in glued:
+            ro.split_docs(files[name])
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_argocd_objects_validate(spec: str) -> None:
+    """Every Argo CD Application/AppProject and repository Secret we write validates (Argo CD CRDs in ../shared)."""
+    _, files = ro.compiled(spec)
+    docs = [d for rel, text in files.items() if rel.startswith("argocd/") for d in ro.split_docs(str(text))]
+    assert docs
+    errors = {f"{d.get('kind')}/{d.get('metadata', {}).get('name')}": e for d in docs if (e := validate_any(d))}
+    assert not errors, json.dumps(errors, indent=1)
+    router_apps = [d for d in docs if d.get("kind") == "Application" and any(
+        s.get("chart", "").startswith("llm-d-router-") for s in d["spec"].get("sources", []))]
+    assert len(router_apps) == len([r for r in files if r.startswith("argocd/") and r.count("/") == 1
+                                    and r not in ("argocd/projects.yaml", "argocd/repositories.yaml")])
+    for app in router_apps:
+        values_ref, chart = app["spec"]["sources"]
+        assert values_ref["ref"] == "values" and chart["repoURL"] == router.ROUTER_OCI
+        assert chart["helm"]["valueFiles"][0].startswith("$values/") and \
+            chart["helm"]["valueFiles"][0].endswith("/values/router.yaml")

@@ -4,12 +4,14 @@ A case is a spec file with header comments:
   # tamper: ["<artifact path>", "<old text>", "<new text>"]   (optional; edits the compiled artifacts,
                                                               for breakages the compiler itself never emits)
   # expect: <CODE> <field>@<line>:<col>
+  # render: charts                                            (optional; the LLMD44x rules see the rendered charts)
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,6 +33,17 @@ def _header(case: Path) -> tuple[list[list[str]], list[str]]:
     return tamper, expect
 
 
+def _rendered(case: Path, files: dict[str, str]) -> Any:
+    """`# render: charts` cases (LLMD44x) see the releases rendered with the real charts, as `lint --charts`."""
+    if "\n# render: charts\n" not in case.read_text(encoding="utf-8"):
+        return None
+    from llmd_compile import render
+    from tests.conformance import oracles
+
+    objects, disagreements = render.release_objects(files, oracles.shared() / "upstream" / "charts")
+    return tuple(objects), tuple(disagreements)
+
+
 def diagnose(case: Path) -> list[str]:
     loaded = load_marked(case, case.name)
     stack, files = build(loaded.spec, case.name)
@@ -39,7 +52,7 @@ def diagnose(case: Path) -> list[str]:
         assert files[rel].count(old) == 1, f"tamper text must occur once in {rel}: {old!r}"
         files[rel] = files[rel].replace(old, new)
     found = []
-    for d in check.run(Artifacts(stack, files)):
+    for d in check.run(Artifacts(stack, files, _rendered(case, files))):
         line, col = locate_field(d.field, loaded.marks)
         found.append(f"{d.code} {d.field}@{line}:{col}")
     return found

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from llmd_compile.check.artifacts import Artifacts
 from llmd_compile.spec.models import Spec
 from llmd_compile.yamlio import dump
 
@@ -205,9 +206,13 @@ def test_restricted_v2_verdict_on_model_servers_is_diagnosed(spec: Path) -> None
     if data.get("kind") != "Stack" or data.get("extends"):
         pytest.skip("not a standalone stack spec")
     data["platforms"] = {"openshift": {}}
-    _, files, diagnostics = harness.compile_text(dump(data), f"specs/{spec.name}")
-    ms = harness.yaml12(files["values/modelservice.yaml"])[0]
-    refused = {role for role, pod in _model_pods(ms).items() if scc.admission_errors(pod)}
+    stack, files, diagnostics = harness.compile_text(dump(data), f"specs/{spec.name}")
+    if "values/modelservice.yaml" in files:
+        pods = _model_pods(harness.yaml12(files["values/modelservice.yaml"])[0])
+    else:  # router shape: the kustomize model servers, every container of each role's pod
+        pods = _model_pods({role: {"create": True, "containers": containers}
+                            for role, containers in Artifacts(stack, files).role_pods()})
+    refused = {role for role, pod in pods.items() if scc.admission_errors(pod)}
     named = {d.message.split(" ", 1)[0] for d in diagnostics if d.code == "LLMD420"}
     assert named == refused
 
@@ -224,6 +229,8 @@ def test_every_model_server_privilege_is_described(spec: Path) -> None:
     if data.get("kind") != "Stack" or data.get("extends"):
         pytest.skip("not a standalone stack spec")
     stack, files, _ = harness.compile_text(dump(data), f"specs/{spec.name}")
-    found = {f.partition(": ")[2] for f in harness.privileged_findings({"ms": files["values/modelservice.yaml"]})}
+    model_servers = files.get("values/modelservice.yaml") or "\n".join(
+        str(text) for rel, text in files.items() if rel.startswith("modelserver/base/"))  # router shape
+    found = {f.partition(": ")[2] for f in harness.privileged_findings({"ms": model_servers})}
     text = " ".join(" ".join(row) for row in security.rows(stack))
     assert {f for f in found - {"rdma/"} if README_WORDS.get(f, f) not in text} == set()

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
 from llmd_compile.emit import epp
-from llmd_compile.emit.router import gateway, gitops, modelservers, readme, values
+from llmd_compile.emit.router import autoscaling, gateway, gitops, modelservers, observability, readme, values
 from llmd_compile.resolve import Stack
 
 EMITTERS: Mapping[str, Callable[[Stack], dict[str, str]]] = MappingProxyType({
@@ -19,4 +19,6 @@ EMITTERS: Mapping[str, Callable[[Stack], dict[str, str]]] = MappingProxyType({
     "modelservers": modelservers.emit,
     "gitops": gitops.emit,
     "readme": readme.emit,
+    "autoscaling": autoscaling.emit,
+    "observability": observability.emit,
 })

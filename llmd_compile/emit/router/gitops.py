@@ -14,7 +14,7 @@ from typing import Any
 from llmd_compile import yamlio
 from llmd_compile.catalog import providers, router
 from llmd_compile.emit import gitops
-from llmd_compile.emit.router import gateway, values
+from llmd_compile.emit.router import autoscaling, gateway, values
 from llmd_compile.resolve import Stack
 
 KUSTOMIZE_API = "kustomize.config.k8s.io/v1beta1"
@@ -95,8 +95,9 @@ def children(stack: Stack, key: str, platform: str, server: str) -> dict[str, di
                     "helm": {"releaseName": rel["name"], "valueFiles": [f"$values/{stack_dir}/{values.VALUES_FILE}"]}}
     apps[f"20-{rel['chart']}.yaml"] = app(stack, f"{name}-{key}-router", 1, ns,
                                           [{**git, "ref": "values"}, chart_source], name, server)
-    apps["30-modelserver.yaml"] = app(stack, f"{name}-{key}-modelserver", 2, ns,
-                                      [{**git, "path": f"{stack_dir}/modelserver/overlays/{platform}"}], name, server)
+    apps["30-modelserver.yaml"] = autoscaling.with_ignored_replicas(stack, app(
+        stack, f"{name}-{key}-modelserver", 2, ns, [{**git, "path": f"{stack_dir}/modelserver/overlays/{platform}"}],
+        name, server))
     return apps
 
 

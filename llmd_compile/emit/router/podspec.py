@@ -54,6 +54,20 @@ def _model_args(stack: Stack, args: list[str]) -> list[str]:
     return out
 
 
+def _simulator_args(stack: Stack, args: list[str], port: int) -> list[str]:
+    """The inference simulator's model and port, as the modelservice chart's imageDefault command line gives them
+    (`--model <model> --port <port>`); the simulator loads nothing, so the name is all it needs."""
+    model = stack.spec.model
+    out = []
+    if not vllm.has_flag(args, "--model"):
+        out.append(f"--model={model.name}")
+    if model.servedName and not vllm.has_flag(args, "--served-model-name"):
+        out.append(f"--served-model-name={model.served_name}")
+    if not vllm.has_flag(args, "--port"):
+        out.append(f"--port={port}")
+    return out + args
+
+
 def model_env(stack: Stack) -> list[dict[str, Any]]:
     """The Hugging Face token, and HF_HOME on the model cache (recipes/modelserver/components/model-cache)."""
     model = stack.spec.model
@@ -113,7 +127,7 @@ def container(stack: Stack, pod: workloads.Pod) -> dict[str, Any]:
     if pod.launch:
         out.update(command=src["command"], args=src["args"])
     elif simulated:
-        out["args"] = list(src["args"])
+        out["args"] = _simulator_args(stack, list(src["args"]), pod.port)
     else:
         args = list(src["args"])
         sizes = pod.workload.parallelism
@@ -182,10 +196,12 @@ def sidecar(stack: Stack, role: Workload) -> dict[str, Any]:
     port_flag = "--model-server-port" if tag(stack) >= MODEL_SERVER_PORT_FROM else "--vllm-port"
     args = [f"--port={SERVICE_PORT}", f"{port_flag}={stack.vllm_port}"]
     local = role.parallelism.local if stack.multinode else 1
-    if local > 1:
+    if local > 1:  # one proxy port per vLLM rank; a prefill rank sampled per request (wide-ep-lws decode.yaml)
         args.append(f"--data-parallel-size={local}")
     args += [f"--kv-connector={KV_CONNECTOR[stack.spec.kvTransfer.connector]}", "--zap-log-level=1",
              "--secure-proxy=false"]
+    if local > 1:
+        args.append("--enable-prefiller-sampling")
     if local > 1:
         ports = [{"containerPort": SERVICE_PORT + i, "name": f"rank{i}", "protocol": "TCP"} for i in range(local)]
     else:

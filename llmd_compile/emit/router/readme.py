@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from llmd_compile.catalog import providers, router
+from llmd_compile.catalog import charts, providers, router
 from llmd_compile.emit import epp, precise
+from llmd_compile.emit import readme as shared
 from llmd_compile.emit.router import features, gateway, gitops, values
 from llmd_compile.resolve import EPP_GRPC_PORT, SERVICE_PORT, Stack
 
@@ -91,7 +92,7 @@ def emit(stack: Stack) -> dict[str, str]:
     body = f'{{"model": "{spec.model.served_name}", "prompt": "Hello", "max_tokens": 16}}'
     lines += ["```bash", f"IP=$({ip})",
               f"curl -s http://$IP/v1/completions -H 'Content-Type: application/json' -d '{body}'", "```"]
-    lines += ["", "## Notes", "",
+    lines += ["", "## Privileges", "", *shared._privileges(stack), "## Notes", "",
               f"- The router chart names the HTTPRoute, the InferencePool and the release `{spec.metadata.name}` "
               "(metadata.name); `route.name` is not used by this shape.",
               "- The picker's EndpointPickerConfig is in `epp/endpoint-picker-config.yaml` and, verbatim, in "
@@ -99,6 +100,11 @@ def emit(stack: Stack) -> dict[str, str]:
     if spec.route and spec.route.timeouts.backendRequest:
         lines.append("- `route.timeouts.backendRequest` has no router-chart key (the chart writes "
                      "`timeouts.request` only); it is not applied.")
+    if charts.gke_monitoring_glued(stack.pool, spec.gateway.provider, spec.monitoring.epp.enabled):
+        lines.append(f"- GKE: router chart {rel['version']} glues its GMP monitoring objects to a `---` that kubectl "
+                     "and Argo CD do not split (`---apiVersion: v1` after the GCPBackendPolicy), so "
+                     f"`{values.VALUES_FILE}` leaves the EPP monitoring out (LLMD433): apply a PodMonitoring for the "
+                     "EPP's `http-metrics` port yourself.")
     if not providers.has_gateway(spec.gateway.provider):
         lines.append("- Standalone: clients call the EPP Service on port 80 (Envoy on 8081 in the picker pod).")
     lines += features.readme(stack)

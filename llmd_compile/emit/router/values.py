@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from llmd_compile import yamlio
-from llmd_compile.catalog import providers, router
+from llmd_compile.catalog import charts, providers, router
 from llmd_compile.emit import epp, multimodel, precise
 from llmd_compile.emit.router import features
 from llmd_compile.resolve import SERVICE_PORT, Stack
@@ -78,9 +78,10 @@ def _epp(stack: Stack) -> dict[str, Any]:
 def _monitoring(stack: Stack) -> dict[str, Any] | None:
     """recipes/router/features/monitoring.values.yaml, with the spec's interval."""
     epp_monitoring = stack.spec.monitoring.epp
-    if not epp_monitoring.enabled:
+    if not epp_monitoring.enabled or charts.gke_monitoring_glued(stack.pool, stack.spec.gateway.provider, True):
+        # GKE: the chart's GMP objects come glued to a `---` kubectl and Argo CD do not split (LLMD433): left out.
         return None
-    if stack.spec.gateway.provider == "gke":
+    if stack.spec.gateway.provider == "gke" or stack.spec.observability.stack == "gke-managed":
         # provider.name=gke implies GMP in router v0.9/v0.10 unless set; say it, so main's change (#2374) is moot.
         # The chart renders the GMP PodMonitoring only with auth enabled (routerlib _gke.yaml): keep the default.
         return {"interval": epp_monitoring.interval, "provider": {"name": "gmp"}, "prometheus": {"enabled": True}}
