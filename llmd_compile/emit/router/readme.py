@@ -87,7 +87,8 @@ def emit(stack: Stack) -> dict[str, str]:
               "   # or: helmfile apply",
               *(f"kubectl apply -k modelserver/overlays/{p}   # {p}" for p in spec.platforms.names()),
               "```", "", "## Verify", ""]
-    ip = (f"kubectl get gateway {n.gateway} -n {ns} -o jsonpath='{{.status.addresses[0].value}}'" if gw else
+    routed = providers.has_gateway(spec.gateway.provider)  # a Gateway in front, created here or by another stack
+    ip = (f"kubectl get gateway {n.gateway} -n {ns} -o jsonpath='{{.status.addresses[0].value}}'" if routed else
           f"kubectl get service {n.epp} -n {ns} -o jsonpath='{{.spec.clusterIP}}'")
     body = f'{{"model": "{spec.model.served_name}", "prompt": "Hello", "max_tokens": 16}}'
     lines += ["```bash", f"IP=$({ip})",
