@@ -47,8 +47,8 @@ from llmd_compile.spec.delivery import (
     Platforms,
     PodMonitor,
 )
+from llmd_compile.spec.features import FlowControl, KvOffload, PredictedLatency, RouteMatch
 from llmd_compile.spec.health import Privileges, Probes
-from llmd_compile.spec.offload import FlowControl, KvOffload, PredictedLatency
 from llmd_compile.spec.paths import (
     Disaggregation,
     KvEvents,
@@ -269,6 +269,9 @@ class Gateway(_Model):
     # HTTPRoute, inferencepool provider.name none; a gateway you run routes to the InferencePool.
     provider: Literal["istio", "kgateway", "agentgateway", "gke", "none"] = "istio"
     service: GatewayService = GatewayService()
+    # Router shape: false when another stack of the namespace creates the Gateway (and the cluster prerequisites) and
+    # this one only attaches its route (several models behind one Gateway; route.match tells them apart).
+    create: bool = True
 
 
 ScorerWeight = Annotated[float, Field(gt=0, le=1000)]
@@ -316,7 +319,7 @@ class Scheduler(_Model):
     # Escape hatch: a whole EndpointPickerConfig instead of scorers/picker/prefixCache. It is checked
     # against the pinned picker's plugin registry like the generated one.
     endpointPickerConfig: dict[str, Any] | None = None
-    # Router shape (v0.8+): queue by priority band behind InferenceObjectives (spec/offload.py).
+    # Router shape (v0.8+): queue by priority band behind InferenceObjectives (spec/features.py).
     flowControl: FlowControl | None = None
     # Router shape (v0.8+): route on the latency predictor's TTFT/TPOT, optionally against SLOs.
     predictedLatency: PredictedLatency | None = None
@@ -330,6 +333,8 @@ class Timeouts(_Model):
 class Route(_Model):
     name: DnsSubdomain
     timeouts: Timeouts = Timeouts()
+    # Router shape: which requests the route takes (several models behind one Gateway).
+    match: RouteMatch = RouteMatch()
 
 
 class Spec(_Model):
