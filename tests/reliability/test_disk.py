@@ -70,7 +70,9 @@ def _limit_file_size(size: int) -> Any:
 
 
 def test_two_concurrent_compiles_serialize(tmp_path: Path) -> None:
-    """Two processes, two versions of the same 8 stacks, one out/: both finish and one version wins whole."""
+    """Two processes, two versions of the same 8 stacks (two spec trees with the same names), one out/: they
+    serialize on out/'s lock; the first writes its version whole, and the second, finding every stack directory
+    written from specs that still exist, refuses as a whole (issue 15: no silent overwrite between runs)."""
     versions = {}
     for label, seed in (("one", 21), ("two", 22)):
         versions[label] = write_specs(tmp_path / label, specgen.fleet(8, seed=seed))
@@ -79,7 +81,9 @@ def test_two_concurrent_compiles_serialize(tmp_path: Path) -> None:
     procs = [subprocess.Popen([*harness.CLI, f"specs-{label}"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for label in versions]
     results = [p.communicate(timeout=300) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], results
+    assert sorted(p.returncode for p in procs) == [0, 2], results
+    (loser,) = [err for p, (_, err) in zip(procs, results, strict=True) if p.returncode == 2]
+    assert loser.count("which still exists") == 8 and loser.splitlines()[-1].startswith("error: 8 problems"), loser
     out = tmp_path / "out"
     winners = set()
     for name in versions["one"]:

@@ -202,7 +202,11 @@ def test_cli_output_is_byte_identical_across_hash_seeds_and_check_is_clean(
         trees.append(harness.snapshot(root))
         check = harness.run_cli("--check", "specs", cwd=root, env={"PYTHONHASHSEED": seed})
         assert check.returncode == 0, check.stdout
-        assert sorted(check.stdout.splitlines()) == sorted(f"{d['metadata']['name']}: up to date" for d in fleet)
+        said = sorted(check.stdout.splitlines())
+        n = len(fleet)
+        assert said == sorted([f"{d['metadata']['name']}: up to date" for d in fleet]
+                              + [f"specs: {n} spec{'s' if n != 1 else ''} found"]
+                              + ([f"{n} stacks: 0 out of date, {n} up to date"] if n > 1 else []))
     assert trees[0] == trees[1]
     assert sum(1 for rel in trees[0] if rel.startswith("out/") and rel.endswith(".yaml")) > 10 * len(fleet)
 
