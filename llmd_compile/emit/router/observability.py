@@ -20,6 +20,7 @@ from llmd_compile.catalog import metrics
 from llmd_compile.emit import epp, gitops
 from llmd_compile.emit.kustomize import KUSTOMIZE_API, platforms
 from llmd_compile.emit.router import modelservers, podspec
+from llmd_compile.errors import SpecError
 from llmd_compile.resolve import Stack
 from llmd_compile.spec.autoscaling import Wva
 
@@ -58,7 +59,11 @@ SCALING_PANELS = (
 
 
 def flow_control(stack: Stack) -> bool:
-    return "flowControl" in (epp.endpoint_picker_config(stack).get("featureGates") or [])
+    try:
+        config = epp.endpoint_picker_config(stack)
+    except SpecError:  # reported once, by the epp emitter
+        return False
+    return "flowControl" in (config.get("featureGates") or [])
 
 
 def selector(stack: Stack, metric: metrics.Metric) -> str:
