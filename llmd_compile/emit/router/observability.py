@@ -136,9 +136,12 @@ def rules(stack: Stack) -> list[dict[str, Any]]:
     ready = f'llm_d_epp_ready_endpoints{{namespace="{ns}"}}'
     errors = expr(stack, "llm_d_epp_request_error_total", "rate")
     total = expr(stack, "llm_d_epp_request_total", "rate")
-    picker = [
+    scalers = stack.spec.autoscaling.scalers if stack.spec.autoscaling else []
+    # Scaled to zero on purpose, an empty pool is no incident (the picker queues until a replica is Ready).
+    picker = [] if any(s.minReplicas == 0 for s in scalers) else [
         _alert("LlmdPoolWithoutEndpoints", f"max({ready}) == 0", "2m", "critical",
-               f"InferencePool {stack.names.pool} has no ready model-server endpoint"),
+               f"InferencePool {stack.names.pool} has no ready model-server endpoint")]
+    picker += [
         _alert("LlmdPickerMetricsMissing", f"absent({ready})", "5m", "warning",
                f"no picker metrics from {stack.names.epp}: the ServiceMonitor is missing or not scraped"),
         _alert("LlmdPickerErrorRatio", f"({errors}) / ({total}) > 0.05", "10m", "warning",
@@ -155,7 +158,7 @@ def rules(stack: Stack) -> list[dict[str, Any]]:
     ]
     groups = [{"name": f"{stack.spec.metadata.name}.picker", "rules": picker},
               {"name": f"{stack.spec.metadata.name}.vllm", "rules": vllm}]
-    if any(isinstance(s.scaler, Wva) for s in (stack.spec.autoscaling.scalers if stack.spec.autoscaling else [])):
+    if any(isinstance(s.scaler, Wva) for s in scalers):
         groups.append({"name": f"{stack.spec.metadata.name}.wva", "rules": [_alert(
             "LlmdWvaMetricMissing", f'absent(wva_desired_replicas{{namespace="{ns}"}})', "10m", "warning",
             "WVA publishes no desired replicas: the autoscaler sits on its fallback")]})
