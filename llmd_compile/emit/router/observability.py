@@ -147,6 +147,9 @@ def rules(stack: Stack) -> list[dict[str, Any]]:
         _alert("LlmdPickerErrorRatio", f"({errors}) / ({total}) > 0.05", "10m", "warning",
                "more than 5% of requests through the picker fail"),
     ]
+    picker.append(_alert("LlmdPickerCannotReadModelServers", expr(stack, "llm_d_epp_datalayer_poll_errors_total",
+                                                                   "rate") + " > 0", "10m", "warning",
+                         "the picker fails to poll model-server metrics: it routes on stale load"))
     if flow_control(stack):
         picker.append(_alert("LlmdPoolSaturated", expr(stack, "llm_d_epp_flow_control_pool_saturation", "max")
                              + " > 1", "10m", "warning", "the pool is past flow control's set point: scale out"))
