@@ -4,8 +4,8 @@ the rest of the stack as the cluster would see it.
 CRDs: KEDA 2.20.1 and prometheus-operator v0.93.0 (../shared/upstream/data), Argo CD (../shared). GKE managed
 Prometheus has no CRD in ../shared: its kinds are listed in NO_ORACLE (as tests/render/validate.py does), so they are
 built and wired but not schema-validated, and any other kind without an oracle fails. Wiring oracles that are not
-our code: the router chart at the pinned version renders the picker's Service and ServiceMonitor; kustomize builds our model servers;
-the WVA v0.9.0 config in ../shared ships the controller's ServiceMonitor; the llm-d v0.9 metric reference
+our code: the router chart at the pinned version renders the picker's Service and ServiceMonitor; kustomize builds our
+model servers; the WVA v0.9.0 config in ../shared ships the controller's ServiceMonitor; the llm-d v0.9 metric reference
 (LD@e3dbeca1 docs/operations/observability/metrics.md) lists what the picker and vLLM export.
 """
 
