@@ -78,7 +78,11 @@ def test_good_spec_compiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     Path("feat.yaml").write_text(GOOD, encoding="utf-8")
     result = CliRunner().invoke(main, ["feat.yaml", "--out", "out"])
     assert result.exit_code == 0, result.output
-    assert Path("out/feat/modelserver/base/decode.yaml").is_file()
+    decode = Path("out/feat/modelserver/base/decode.yaml").read_text(encoding="utf-8")
+    # No memory in the spec: the pod requests twice the 100Gi tier, as the guide requests 200Gi for its 100 GB tier
+    # (tiered-prefix-cache/modelserver/gpu/vllm/base/patch-vllm.yaml).
+    assert "memory: 200Gi" in decode
+    assert '"cpu_bytes_to_use":107374182400' in decode.replace("\\", "")
 
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
