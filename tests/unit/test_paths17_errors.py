@@ -33,6 +33,9 @@ platforms: {kubernetes: {}}
 
 CASES = [
     # (old, new, expected located message)
+    ("accelerator: {vendor: nvidia, model: H100}", "accelerator: {vendor: google, model: TPU-v6e}",
+     "feat.yaml:11:1: kvOffload: TPUs offload through vLLM's TPU KV-cache connector (guides/tiered-prefix-cache/"
+     "modelserver/tpu), which is not generated yet"),
     ("release: v0.9", "release: v0.6",
      "feat.yaml:11:1: kvOffload: KV offloading is generated for the router shape only (release v0.8 or v0.9)"),
     ("  kvBytesPerToken: 262144", "  kvBytesPerToken: 262144\n  cpuLruCapacityPerServer: 1000",
