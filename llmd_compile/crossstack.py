@@ -20,7 +20,7 @@ from llmd_compile.errors import Problem
 
 VALUES = "values/router.yaml"
 BASE = "modelserver/base/"
-GATEWAY = "gateway/gateway.yaml"
+GATEWAY = "gateway/base/gateway.yaml"
 BASE_MODEL_HEADER = "X-Gateway-Base-Model-Name"
 
 

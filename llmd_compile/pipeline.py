@@ -51,16 +51,16 @@ def display(path: Path, out: Path) -> str:
 
 
 def displayer(out: Path) -> Callable[[Path], str]:
-    """`display` for many paths with one `out`."""
-    bases = (out.resolve().parent, Path.cwd())
+    """`display` for many paths with one `out` (string operations: a fleet's cache check shows every spec)."""
+    bases = [os.path.join(str(out.resolve().parent), ""), os.path.join(str(Path.cwd().resolve()), "")]
 
     def shown(path: Path) -> str:
-        resolved = path.resolve()
+        resolved = os.path.realpath(path)
         for base in bases:
-            try:
-                return resolved.relative_to(base).as_posix()
-            except ValueError:
-                continue
+            if resolved.startswith(base):
+                return Path(resolved[len(base):]).as_posix()
+            if resolved + os.sep == base:
+                return "."
         return path.as_posix()
 
     return shown

@@ -270,9 +270,9 @@ def _router_problems(spec: Spec, source: str, preset: router.RouterRelease) -> l
     if spec.charts.router is not None and spec.charts.router not in router.ROUTER_CHARTS:
         out.append(Problem(source, 0, 0, "charts.router", f"{spec.charts.router} is not a supported router chart "
                            f"version (supported: {', '.join(router.ROUTER_CHARTS)})"))
-    if spec.benchmark.guidellm is not None:
-        out.append(Problem(source, 0, 0, "benchmark.guidellm", f"release {preset.name} (the router shape) generates "
-                           "no guidellm Job yet: drop benchmark.guidellm, or use a Helm-era release"))
+    if spec.benchmark.guidellm is not None and spec.gateway.provider == "none":
+        out.append(Problem(source, 0, 0, "benchmark.guidellm", "the guidellm Job drives load through the gateway "
+                           "Service, which a standalone stack (gateway.provider: none) does not have"))
     openshift = spec.platforms.openshift
     if openshift is not None and openshift.exposeRoute and _written(spec, "platforms.openshift.exposeRoute"):
         out.append(Problem(source, 0, 0, "platforms.openshift.exposeRoute", f"release {preset.name} (the router "

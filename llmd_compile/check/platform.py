@@ -40,7 +40,7 @@ def kgateway_renamed(a: Artifacts) -> Iterator[Finding]:
         yield Finding("gateway.provider", f"llm-d-infra {infra.version} renders agentgateway for the "
                                           "kgateway provider (kgateway is deprecated in llm-d)")
     if a.stack.spec.gateway.provider == "kgateway" and a.is_router:
-        cls = dig(a.doc("gateway/gateway.yaml"), "spec", "gatewayClassName")
+        cls = dig(a.doc("gateway/base/gateway.yaml"), "spec", "gatewayClassName")
         yield Finding("gateway.provider", f"the kgateway recipe renders gatewayClassName {cls!r} (kgateway is "
                                           "deprecated in llm-d; its recipe is kept for migration only)")
 
@@ -110,10 +110,10 @@ def gateway_class(a: Artifacts) -> Iterator[Finding]:
     if not providers.has_gateway(a.stack.spec.gateway.provider):
         return  # no llm-d-infra release: LLMD412 reports gateway pieces that should not be there
     cls = dig(a.infra, "gateway", "gatewayClassName")
-    if a.is_router:  # the Gateway recipe we write (gateway/gateway.yaml)
+    if a.is_router:  # the Gateway recipe we write (gateway/base/gateway.yaml)
         if not a.stack.spec.gateway.create:
             return  # another stack's Gateway
-        cls = dig(a.doc("gateway/gateway.yaml"), "spec", "gatewayClassName")
+        cls = dig(a.doc("gateway/base/gateway.yaml"), "spec", "gatewayClassName")
     allowed = GATEWAY_CLASSES[a.stack.spec.gateway.provider]
     if cls not in allowed:
         yield Finding("gateway.provider", f"gatewayClassName {cls!r} does not belong to provider "

@@ -69,7 +69,7 @@ def route_parent(a: Artifacts) -> Iterator[Finding]:
         route = dig(a.router, "httpRoute", default={}) or {}
         if not route.get("create") or not a.stack.spec.gateway.create:  # another stack's Gateway (check/multimodel)
             return
-        gateways = {dig(d, "metadata", "name") for rel in a.files if rel.startswith("gateway/")
+        gateways = {dig(d, "metadata", "name") for rel in a.files if rel.startswith("gateway/base/")
                     if isinstance(d := a.doc(rel), dict) and d.get("kind") == "Gateway"}
         wanted = route.get("inferenceGatewayName", "inference-gateway")  # the chart's default
         if wanted not in gateways:

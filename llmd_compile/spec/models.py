@@ -71,10 +71,24 @@ class _Model(BaseModel):
     model_config = STRICT
 
 
+_MetaKey = Annotated[str, Field(pattern=LABEL_KEY, max_length=253)]
+
+
 class Metadata(_Model):
     # The release postfix: releases are infra-<name>, gaie-<name>, ms-<name>.
     name: Annotated[str, Field(pattern=DNS_LABEL, max_length=40)]
     namespace: DnsLabel
+    # For tools that also read the spec, e.g. kpt's function config (`llmd-compile.io/platform`); the compiler
+    # ignores both, so one file can be a compile input and a KRM function config.
+    annotations: dict[_MetaKey, Annotated[str, Field(max_length=4096)]] = {}
+    labels: dict[_MetaKey, Annotated[str, Field(max_length=63)]] = {}
+
+    @field_validator("annotations", "labels")
+    @classmethod
+    def _no_token(cls, value: dict[str, str]) -> dict[str, str]:
+        for item in value.values():
+            reject_token(item)
+        return value
 
 
 class Charts(_Model):

@@ -44,10 +44,9 @@ EXPLICIT_FLAGS = ("the container states vLLM's tensor-parallel size (from parall
                   "the other")
 MODEL_LABEL_SLIP = ("guide slip: the overlay labels its pods llm-d.ai/model: Qwen3-32B (copied from the GPU overlay) "
                     "while it serves another model; ours names the model served")
-XPU_DEVICES = ("the XPU guide claims its GPU through DRA (resourceClaims, the intel-claim-template "
-               "ResourceClaimTemplate it ships) and joins the render group 107 for /dev/dri; the kustomize model "
-               "servers request the device plugin's gpu.intel.com/i915 (accelerator.dra is not generated for the "
-               "router shape yet), which exposes the device to the container without the group")
+XPU_DEVICES = ("the XPU guide joins its pods to group 107 (fsGroup, supplementalGroups), the render group that owns "
+               "/dev/dri on its nodes' distribution; the group id is the node image's, which the spec does not know, "
+               "and the DRA driver hands the claimed device to the container")
 
 _CACHE = {"decode.vllm.env.HF_HOME": MODEL_CACHE, "decode.vllm.mounts./model-cache*": MODEL_CACHE}
 _PREFILL_CACHE = {"prefill.vllm.env.HF_HOME": MODEL_CACHE, "prefill.vllm.mounts./model-cache*": MODEL_CACHE}
@@ -105,8 +104,7 @@ INTENDED: dict[str, dict[str, str]] = {
         "decode.name": NAMES, "decode.vllm.args.--tensor-parallel-size": EXPLICIT_FLAGS,
         "decode.vllm.args.--port": EXPLICIT_FLAGS,
         **{f"decode.{where}.llm-d.ai/model": MODEL_LABEL_SLIP for where in ("labels", "pod.labels", "selector")},
-        "decode.pod.resourceClaims": XPU_DEVICES, "decode.pod.securityContext*": XPU_DEVICES,
-        "decode.vllm.resources.*": XPU_DEVICES,
+        "decode.pod.securityContext*": XPU_DEVICES,
         **_CACHE,
     },
 }

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from llmd_compile import yamlio
+from llmd_compile.check.artifacts import dig
 
 from . import oracles as o
 from .modelserver_intended import INTENDED
@@ -42,7 +43,7 @@ GUIDE_DIRS = {
     "optimized-baseline-cpu": ["optimized-baseline/modelserver/cpu/vllm"],
     "optimized-baseline-xpu": ["optimized-baseline/modelserver/xpu/vllm"],
 }
-KINDS = ("Deployment", "LeaderWorkerSet", "ServiceAccount", "Service")
+KINDS = ("Deployment", "LeaderWorkerSet", "ServiceAccount", "Service", "ResourceClaimTemplate")
 MAIN = {"modelserver", "vllm"}  # the model server container, as the guides name it
 
 
@@ -125,7 +126,25 @@ def _container(c: dict[str, Any], volumes: dict[str, Any], group: int) -> dict[s
     return out
 
 
-def _workload(doc: dict[str, Any]) -> dict[str, Any]:
+def _devices(template: dict[str, Any]) -> list[dict[str, Any]]:
+    """A ResourceClaimTemplate's device requests, names aside (ExactCount is the API's default mode)."""
+    out = []
+    for request in dig(template, "spec", "spec", "devices", "requests", default=[]) or []:
+        exactly = {k: v for k, v in (request.get("exactly") or {}).items()
+                   if (k, v) != ("allocationMode", "ExactCount")}
+        out.append(exactly)
+    return out
+
+
+def _claims(pod: dict[str, Any], templates: dict[str, Any]) -> dict[str, Any] | None:
+    """The pod's claims, by the devices their templates request (claim and template names aside)."""
+    claims = pod.get("resourceClaims")
+    if not claims:
+        return None
+    return {f"claim{i}": _devices(templates.get(c.get("resourceClaimTemplateName"), {})) for i, c in enumerate(claims)}
+
+
+def _workload(doc: dict[str, Any], templates: dict[str, Any]) -> dict[str, Any]:
     if doc["kind"] == "LeaderWorkerSet":
         lwt = doc["spec"]["leaderWorkerTemplate"]
         template, group, selector = lwt["workerTemplate"], lwt["size"], None
@@ -139,11 +158,14 @@ def _workload(doc: dict[str, Any]) -> dict[str, Any]:
         "labels": doc["metadata"].get("labels"), "selector": selector,
         "pod.labels": template["metadata"].get("labels"), "pod.annotations": template["metadata"].get("annotations"),
         "pod.nodeSelector": pod.get("nodeSelector"), "pod.affinity": pod.get("affinity"),
-        "pod.securityContext": pod.get("securityContext"), "pod.resourceClaims": pod.get("resourceClaims"),
+        "pod.securityContext": pod.get("securityContext"), "pod.resourceClaims": _claims(pod, templates),
         "pod.tolerations": pod.get("tolerations"), "pod.serviceAccount": bool(pod.get("serviceAccountName")),
     }
+    claim_index = {c["name"]: f"claim{i}" for i, c in enumerate(pod.get("resourceClaims") or [])}
     for c in pod["containers"]:
         out["vllm" if c["name"] in MAIN else c["name"]] = _container(c, volumes, group)
+        claimed = [claim_index.get(x.get("name")) for x in dig(c, "resources", "claims", default=[]) or []]
+        out["vllm" if c["name"] in MAIN else c["name"]]["claims"] = claimed or None
     for c in pod.get("initContainers", []):
         out[f"init:{c['name']}"] = _container(c, volumes, group)
     return out
@@ -151,9 +173,10 @@ def _workload(doc: dict[str, Any]) -> dict[str, Any]:
 
 def normalise(docs: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    templates = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ResourceClaimTemplate"}
     for doc in docs:
         if doc["kind"] in ("Deployment", "LeaderWorkerSet"):
-            out[doc["metadata"]["labels"]["llm-d.ai/role"]] = _workload(doc)
+            out[doc["metadata"]["labels"]["llm-d.ai/role"]] = _workload(doc, templates)
         elif doc["kind"] == "ServiceAccount":
             out["sa"] = {"automountServiceAccountToken": doc.get("automountServiceAccountToken")}
         elif doc["kind"] == "Service":

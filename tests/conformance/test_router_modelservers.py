@@ -3,10 +3,12 @@
 Every `modelserver/overlays/<platform>` of every router-shape stack in out/, and of the guide specs under
 modelserver_guides/ (compiled here), is built with the real `kubectl kustomize` (with the repository's user
 components, or the stub the CLI scaffolds), and every built object validates strictly: built-in kinds against the
-Kubernetes schemas (kubernetes-validate), LeaderWorkerSet against the LWS v0.9.0 CRD the v0.9 docs install
-(CURRENT §10), PodMonitor against prometheus-operator v0.93.0's. Then the cross-object wiring the router relies on
+Kubernetes schemas (kubernetes-validate; DRA's resource.k8s.io/v1 at 1.34, the first release serving it),
+LeaderWorkerSet against the LWS v0.9.0 CRD the v0.9 docs install (CURRENT §10), PodMonitor against
+prometheus-operator v0.93.0's. Then the cross-object wiring the router relies on
 is read back from the built objects: the pool's selector (the guide label) matches every model pod, the ports the
-pool and the render Service target exist on those pods, and the routing proxy fronts vLLM where P/D asks for it.
+pool and the render Service target exist on those pods, the routing proxy fronts vLLM where P/D asks for it, and
+every DRA claim names a built ResourceClaimTemplate.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate
 import pytest
 
 from llmd_compile import yamlio
@@ -28,6 +31,8 @@ from . import oracles as o
 REPO = Path(__file__).resolve().parents[2]
 GUIDE_SPECS = sorted((Path(__file__).parent / "modelserver_guides").glob("*.yaml"))
 CRD_RELEASE = {"LeaderWorkerSet": "v0.9.0", "PodMonitor": "v0.93.0"}
+# APIs the oracles' default Kubernetes schemas (1.32) predate: DRA's resource.k8s.io/v1 is served from 1.34.
+NEWER_API = {"resource.k8s.io/v1": "1.34"}
 DEAD = ("ghcr.io/llm-d/llm-d-inference-scheduler", "ghcr.io/llm-d/llm-d-routing-sidecar",
         "ghcr.io/llm-d/llm-d-uds-tokenizer")
 
@@ -65,9 +70,19 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("modelservers")
 
 
+def _validate_newer(doc: dict[str, Any], version: str) -> list[str]:
+    """Strict kubernetes-validate at the first Kubernetes release that serves the object's API."""
+    try:
+        kubernetes_validate.validate(doc, version, strict=True)
+    except kubernetes_validate.ValidationError as exc:
+        return [str(exc.message)]
+    return []
+
+
 def _validate(docs: list[dict[str, Any]]) -> list[str]:
     return [f"{d['kind']}/{d['metadata']['name']}: {e}" for d in docs
-            for e in o.validate_any(d, CRD_RELEASE.get(d["kind"]))]
+            for e in (_validate_newer(d, NEWER_API[d["apiVersion"]]) if d["apiVersion"] in NEWER_API
+                      else o.validate_any(d, CRD_RELEASE.get(d["kind"])))]
 
 
 def _pods(docs: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
@@ -122,6 +137,13 @@ def wiring_errors(stack: Stack, docs: list[dict[str, Any]]) -> list[str]:
                 errors.append(f"{name}: vLLM not on {stack.vllm_port} behind the proxy ({vllm_ports})")
         elif sidecars:
             errors.append(f"{name}: routing proxy on a pod that needs none")
+        templates = {d["metadata"]["name"] for d in docs if d["kind"] == "ResourceClaimTemplate"}
+        claims = {c["name"]: c.get("resourceClaimTemplateName") for c in template["spec"].get("resourceClaims", [])}
+        if any(t not in templates for t in claims.values()):
+            errors.append(f"{name}: claims a ResourceClaimTemplate that is not built ({claims})")
+        for c in template["spec"]["containers"]:
+            if any(x["name"] not in claims for x in c.get("resources", {}).get("claims", [])):
+                errors.append(f"{name}: {c['name']} uses a claim the pod does not make")
         if template["spec"].get("serviceAccountName") not in {d["metadata"]["name"] for d in docs
                                                               if d["kind"] == "ServiceAccount"}:
             errors.append(f"{name}: serviceAccountName {template['spec'].get('serviceAccountName')} not built")

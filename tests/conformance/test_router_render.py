@@ -96,13 +96,18 @@ def test_kustomize_builds_validate(spec: str) -> None:
     stack, _ = ro.compiled(spec)
     parts = [f"modelserver/overlays/{p}" for p in stack.spec.platforms.names()]
     if (_out(spec) / "gateway").is_dir():
-        parts.append("gateway")
+        parts += [f"gateway/overlays/{p}" for p in stack.spec.platforms.names()]
     errors = {}
     for part in parts:
         for doc in _built(spec, part):
             found = validate_any(doc)
             if found:
                 errors[f"{part}: {doc.get('kind')}/{doc.get('metadata', {}).get('name')}"] = found
+    _, files = ro.compiled(spec)
+    for rel in (r for r in files if r.startswith("bench/")):  # the guidellm Job, applied as is
+        for doc in ro.split_docs(str(files[rel])):
+            if found := validate_any(doc):
+                errors[rel] = found
     assert not errors, json.dumps(errors, indent=1)
 
 
@@ -118,7 +123,8 @@ def test_route_gateway_pool_wiring(spec: str) -> None:
     if not (_out(spec) / "gateway").is_dir():
         assert not routes, "a standalone stack renders no HTTPRoute"
         return
-    gateways = ro.by_kind(_built(spec, "gateway"), "Gateway")
+    stack, _ = ro.compiled(spec)
+    gateways = ro.by_kind(_built(spec, f"gateway/overlays/{stack.spec.platforms.names()[0]}"), "Gateway")
     assert len(gateways) == 1 and len(routes) == 1
     gateway, route = gateways[0], routes[0]
     for ref in route["spec"]["parentRefs"]:

@@ -390,6 +390,17 @@ CASES: tuple[Case, ...] = (
                                          "image: example.com/my-picker:latest"),
          ("40:10: scheduler.image: cannot tell the picker version",)),
     Case("capacity error", edit("gpus: 4", "gpus: 2"), ("31:13: decode.replicas: error LLMD301",)),
+    # --- the router shape (release v0.8/v0.9): the seed's Helm-era pins and dead images, refused where written ---
+    Case("router release with the seed's chart pins and images", edit("charts:\n", "release: v0.9\ncharts:\n"),
+         ("13:10: charts.infra: release v0.9 installs the llm-d router chart", "14:18: charts.inferencepool:",
+          "15:17: charts.modelservice:", "41:10: scheduler.image: ghcr.io/llm-d/llm-d-inference-scheduler can no "
+          "longer be pulled", "41:10: scheduler.image: release v0.9 runs the llm-d router's endpoint picker")),
+    Case("router chart pin on a Helm-era release",
+         edit("charts:\n  infra: v1.3.0\n  inferencepool: v0.5.1\n  modelservice: v0.2.7\n",
+              "release: v0.6\ncharts:\n  router: v0.10.0\n"),
+         ("13:11: charts.router: release v0.6 installs the Helm-era charts",)),
+    Case("unknown release", edit("charts:\n", "release: v0.7\ncharts:\n"),
+         ("11:10: release: 'v0.7' is not one of seed, v0.3.0, v0.4.0, v0.6, v0.8, v0.9",)),
 )
 
 # Accepted: a YAML 1.2 reader reads each as a string. (where, value as written, the string it must stay).

@@ -56,8 +56,9 @@ def _problems(text: str) -> list[str]:
      "scheduler.image: release v0.9 runs the llm-d router's endpoint picker"),
     ("decode: {", "decode: {sidecar: {image: 'ghcr.io/llm-d/llm-d-routing-sidecar:v0.7.1'}, ",
      "decode.sidecar.image: ghcr.io/llm-d/llm-d-routing-sidecar can no longer be pulled"),
-    ("platforms: {kubernetes: {}}\n", "platforms: {kubernetes: {}}\nbenchmark: {guidellm: {users: 2}}\n",
-     "benchmark.guidellm: release v0.9 (the router shape) generates no guidellm Job yet"),
+    ("gateway: {provider: istio}\nscheduler: {scorers: {queue: 1}}\nroute: {name: ob}\n",
+     "gateway: {provider: none}\nscheduler: {scorers: {queue: 1}}\nbenchmark: {guidellm: {users: 2}}\n",
+     "benchmark.guidellm: the guidellm Job drives load through the gateway Service"),
     ("scheduler: {scorers: {queue: 1}}", "scheduler: {scorers: {precisePrefixCache: 1}, "
      "precisePrefixCache: {tokenizer: uds}}", "scheduler.precisePrefixCache.tokenizer: picker router-v0.10.0 has "
      "no UDS tokenizer"),
@@ -71,7 +72,7 @@ def test_router_shape_refuses(old: str, new: str, wanted: str) -> None:
 def test_the_release_picks_the_family() -> None:
     stack, files = build(load_text(BASE, "s.yaml"), "s.yaml")
     assert stack.shape == "router" and emit.emitters(stack) is emit.FAMILIES["router"]
-    assert {"values/router.yaml", "epp/endpoint-picker-config.yaml", "gateway/gateway.yaml", "helmfile.yaml",
+    assert {"values/router.yaml", "epp/endpoint-picker-config.yaml", "gateway/base/gateway.yaml", "helmfile.yaml",
             "prereqs/crds/kustomization.yaml", "README.md"} <= set(files)
     assert not [f for f in files if f in ("values/infra.yaml", "values/inferencepool.yaml",
                                           "values/modelservice.yaml")]

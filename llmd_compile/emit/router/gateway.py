@@ -15,6 +15,7 @@ from llmd_compile.catalog import providers
 from llmd_compile.resolve import GATEWAY_PORT, Stack
 
 KUSTOMIZE_API = "kustomize.config.k8s.io/v1beta1"
+AGENTGATEWAY_PARAMS = "agentgateway-params"
 # gateway.provider -> gatewayClassName (recipes istio, agentgateway, gke-l7-regional-external-managed; the
 # deprecated kgateway recipe renders agentgateway's class).
 CLASSES = {"istio": "istio", "agentgateway": "agentgateway", "kgateway": "agentgateway",
@@ -51,6 +52,18 @@ def istio_parameters(stack: Stack) -> dict[str, Any]:
             "data": {"deployment": yamlio.dump(deployment), "service": yamlio.dump(service)}}
 
 
+def agentgateway_openshift(stack: Stack) -> dict[str, Any]:
+    """recipes/gateway/agentgateway-openshift: a ClusterIP data plane without a fixed UID (restricted SCC)."""
+    restricted = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "readOnlyRootFilesystem": True,
+                  "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+    pod = {"securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+           "containers": [{"name": "agentgateway", "securityContext": {"$patch": "replace", **restricted}}]}
+    return {"apiVersion": "agentgateway.dev/v1alpha1", "kind": "AgentgatewayParameters",
+            "metadata": {"name": AGENTGATEWAY_PARAMS, "labels": {"app.kubernetes.io/component": "inference-gateway"}},
+            "spec": {"deployment": {"spec": {"template": {"spec": pod}}},
+                     "service": {"spec": {"type": stack.spec.gateway.service.type}}}}
+
+
 def resources(stack: Stack) -> dict[str, dict[str, Any]]:
     if not providers.has_gateway(stack.spec.gateway.provider) or not stack.spec.gateway.create:
         return {}
@@ -60,12 +73,32 @@ def resources(stack: Stack) -> dict[str, dict[str, Any]]:
     return docs
 
 
+def _overlay(stack: Stack, platform: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    kustomization: dict[str, Any] = {"apiVersion": KUSTOMIZE_API, "kind": "Kustomization",
+                                     "namespace": stack.names.namespace, "resources": ["../../base"]}
+    extra: dict[str, dict[str, Any]] = {}
+    if platform == "openshift" and stack.spec.gateway.provider in ("agentgateway", "kgateway"):
+        extra["gateway-parameters.yaml"] = agentgateway_openshift(stack)
+        kustomization["resources"].append("gateway-parameters.yaml")
+        ref = {"name": AGENTGATEWAY_PARAMS, "group": "agentgateway.dev", "kind": "AgentgatewayParameters"}
+        kustomization["patches"] = [{"target": {"kind": "Gateway"}, "patch": yamlio.dump(
+            [{"op": "add", "path": "/spec/infrastructure", "value": {"parametersRef": ref}}])}]
+    return kustomization, extra
+
+
 def emit(stack: Stack) -> dict[str, str]:
+    """gateway/base/ (the provider's recipe) and gateway/overlays/<platform>/ (the OpenShift variant where the
+    recipes have one)."""
     docs = resources(stack)
     if not docs:
         return {}
-    files: dict[str, str] = {f"gateway/{name}": yamlio.dump(doc) for name, doc in docs.items()}
-    files["gateway/kustomization.yaml"] = yamlio.dump({"apiVersion": KUSTOMIZE_API, "kind": "Kustomization",
-                                                       "namespace": stack.names.namespace,
-                                                       "resources": sorted(docs)})
+    files: dict[str, str] = {f"gateway/base/{name}": yamlio.dump(doc) for name, doc in docs.items()}
+    files["gateway/base/kustomization.yaml"] = yamlio.dump({"apiVersion": KUSTOMIZE_API, "kind": "Kustomization",
+                                                            "namespace": stack.names.namespace,
+                                                            "resources": sorted(docs)})
+    for platform in stack.spec.platforms.names():
+        kustomization, extra = _overlay(stack, platform)
+        files[f"gateway/overlays/{platform}/kustomization.yaml"] = yamlio.dump(kustomization)
+        for name, doc in extra.items():
+            files[f"gateway/overlays/{platform}/{name}"] = yamlio.dump(doc)
     return files

@@ -89,7 +89,7 @@ def children(stack: Stack, key: str, platform: str, server: str) -> dict[str, di
                                                      chart.namespace, [source], f"{name}-prereqs", server)
     if gateway.resources(stack):
         apps["10-gateway.yaml"] = app(stack, f"{name}-{key}-gateway", 0, ns,
-                                      [{**git, "path": f"{stack_dir}/gateway"}], name, server)
+                                      [{**git, "path": f"{stack_dir}/gateway/overlays/{platform}"}], name, server)
     rel = release(stack)
     chart_source = {"repoURL": router.ROUTER_OCI, "chart": rel["chart"], "targetRevision": rel["version"],
                     "helm": {"releaseName": rel["name"], "valueFiles": [f"$values/{stack_dir}/{values.VALUES_FILE}"]}}

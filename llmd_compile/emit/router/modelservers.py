@@ -79,6 +79,9 @@ def pod_template(stack: Stack, role_name: str, role: Workload) -> dict[str, Any]
         spec["initContainers"] = [podspec.sidecar(stack, role)]
     spec["containers"] = [podspec.container(stack, pod)]
     spec["volumes"] = podspec.volumes(stack, pod)
+    if _dra(stack):
+        spec["resourceClaims"] = [{"name": podspec.CLAIM, "resourceClaimTemplateName": claim_template_name(
+            stack, role_name)}]
     return {"metadata": meta, "spec": spec}
 
 
@@ -127,11 +130,19 @@ def pod_monitor(stack: Stack, role_name: str, role: Workload) -> dict[str, Any]:
                      "podMetricsEndpoints": [{"port": p, "path": "/metrics", "interval": interval} for p in ports]}}
 
 
+def _dra(stack: Stack) -> bool:
+    return stack.spec.accelerator.dra and stack.spec.accelerator.vendor in podspec.DEVICE_CLASS
+
+
+def claim_template_name(stack: Stack, role: str) -> str:
+    return name(stack, f"{role}-claim-template")
+
+
 def _problems(stack: Stack) -> list[Problem]:
-    if stack.spec.accelerator.dra:
-        return [Problem(stack.source, 0, 0, "accelerator.dra", "the kustomize model servers claim "
-                        "accelerators as device-plugin resources; DRA ResourceClaimTemplates are not generated for "
-                        "the router shape yet: drop accelerator.dra")]
+    acc = stack.spec.accelerator
+    if acc.dra and acc.vendor not in podspec.DEVICE_CLASS:
+        return [Problem(stack.source, 0, 0, "accelerator.dra", f"no DRA device class for accelerator.vendor "
+                        f"{acc.vendor} (known: {', '.join(podspec.DEVICE_CLASS)}): drop accelerator.dra")]
     return []
 
 
@@ -146,6 +157,9 @@ def base_resources(stack: Stack) -> dict[str, dict[str, Any]]:
         docs["model-download-job.yaml"] = download
     for role_name, role in stack.roles:
         docs[f"{role_name}.yaml"] = workload(stack, role_name, role)
+        if _dra(stack):
+            docs[f"{role_name}-claim-template.yaml"] = podspec.claim_template(
+                stack, role_name, role, claim_template_name(stack, role_name))
         if stack.spec.monitoring.podMonitor.enabled:
             docs[f"{role_name}-podmonitor.yaml"] = pod_monitor(stack, role_name, role)
     if precise.enabled(stack):

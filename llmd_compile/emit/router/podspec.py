@@ -27,6 +27,11 @@ KV_CONNECTOR = {"NixlConnector": "nixlv2"}  # vLLM's connector -> the sidecar's 
 # vLLM images from v0.20 need $USER (vllm-project/vllm#44548): the guides' image components set USER=llm-d for every
 # vLLM image but the TPU one (LD@e3dbeca1 recipes/modelserver/components/images/*-vllm/release).
 NEEDS_USER = frozenset({"nvidia", "amd", "intel", "intel-gaudi", "cpu"})
+# accelerator.dra: the device class each vendor's DRA driver publishes (llm-d-modelservice v0.4.x values
+# accelerator.resourceClaimTemplates; the v0.9 XPU guides' claim templates use gpu.intel.com).
+DEVICE_CLASS = {"nvidia": "gpu.nvidia.com", "amd": "gpu.amd.com", "google": "tpu.google.com", "intel": "gpu.intel.com",
+                "intel-gaudi": "gaudi.intel.com"}
+CLAIM = "accelerators"  # the pod's claim on its role's ResourceClaimTemplate
 # The v0.9 guides give vLLM 120 startup polls of 30 s (the Helm-era guides 60).
 STARTUP_FAILURES = 120
 SCRATCH = ({"name": "triton-cache", "mountPath": "/.triton"},)  # Triton's cache under $HOME (restricted SCCs)
@@ -147,6 +152,8 @@ def container(stack: Stack, pod: workloads.Pod) -> dict[str, Any]:
             out[key] = {**src[key], "httpGet": dict(src[key]["httpGet"])}
     _named_probes(out, SUPERVISOR if pod.launch else PORT_NAME, pod.workload, pod.launch)
     out["resources"] = src["resources"]
+    if stack.spec.accelerator.dra and stack.spec.accelerator.vendor in DEVICE_CLASS:
+        out["resources"] = {**src["resources"], "claims": [{"name": CLAIM}]}
     mounts = [*src["volumeMounts"], *SCRATCH]
     if not simulated:
         mounts.append({"name": "model-cache", "mountPath": "/model-cache"})
@@ -216,3 +223,15 @@ def sidecar(stack: Stack, role: Workload) -> dict[str, Any]:
         "restartPolicy": "Always",  # a native sidecar: started before vLLM, running for the pod's life
         "securityContext": {"allowPrivilegeEscalation": False, "runAsNonRoot": True},
     }
+
+
+# --- accelerators claimed through Dynamic Resource Allocation (accelerator.dra) ---------------------------------------
+
+
+def claim_template(stack: Stack, name: str, role: Workload, template: str) -> dict[str, Any]:
+    """One ResourceClaimTemplate per role: every pod claims its tensor x local-rank devices of the vendor's class."""
+    vendor = stack.spec.accelerator.vendor
+    return {"apiVersion": "resource.k8s.io/v1", "kind": "ResourceClaimTemplate", "metadata": {"name": template},
+            "spec": {"spec": {"devices": {"requests": [{"name": "accelerator", "exactly": {
+                "deviceClassName": DEVICE_CLASS[vendor], "allocationMode": "ExactCount",
+                "count": stack.gpus_per_pod(role)}}]}}}}

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from llmd_compile import yamlio
 from llmd_compile.catalog import charts, providers, router
-from llmd_compile.emit import epp, precise
+from llmd_compile.emit import epp, manifests, precise
 from llmd_compile.emit import readme as shared
 from llmd_compile.emit.router import features, gateway, gitops, values
 from llmd_compile.resolve import EPP_GRPC_PORT, SERVICE_PORT, Stack
@@ -58,7 +59,7 @@ def emit(stack: Stack) -> dict[str, str]:
         "",
         f"llm-d {preset.llm_d} install shape (release preset `{preset.name}`): one `{rel['chart']}` release "
         f"(chart {rel['version']}, `{rel['oci']}`), " + ("the Gateway recipe in `gateway/`, " if gw else "")
-        + "and the model servers as kustomize in `modelserver/`.",
+        + "and the model servers as kustomize in `modelserver/` (one overlay per platform in each).",
         "",
         "| item | value |",
         "|---|---|",
@@ -74,14 +75,14 @@ def emit(stack: Stack) -> dict[str, str]:
     if stack.sidecar:
         lines.append(f"| routing proxy | `{stack.sidecar_image}` on decode pods (8000 -> vLLM {stack.vllm_port}) |")
     lines += ["", "## Topology", "", *_topology(stack), "", "## Prerequisites", "", *_prerequisites(stack), "",
-              "## Install", "", "```bash", f"kubectl create namespace {ns}"]
+              "## Install", "", shared.run_from(spec.metadata.name), "", "```bash", f"kubectl create namespace {ns}"]
     if secret is not None:
         lines.append(f"kubectl create secret generic {secret.name} --from-literal={secret.key}=$HF_TOKEN -n {ns}")
     lines.append("kubectl apply -k prereqs/crds")
     if gitops.control_plane(stack):
         lines.append("helmfile -f prereqs/helmfile.yaml apply")
     if gw:
-        lines.append(f"kubectl apply -k gateway -n {ns}")
+        lines += [f"kubectl apply -k gateway/overlays/{p}   # {p}" for p in spec.platforms.names()]
     lines += [f"helm install {rel['name']} {rel['oci']} --version {rel['version']} -f {values.VALUES_FILE} -n {ns}"
               "   # or: helmfile apply",
               *(f"kubectl apply -k modelserver/overlays/{p}   # {p}" for p in spec.platforms.names()),
@@ -92,6 +93,10 @@ def emit(stack: Stack) -> dict[str, str]:
     body = f'{{"model": "{spec.model.served_name}", "prompt": "Hello", "max_tokens": 16}}'
     lines += ["```bash", f"IP=$({ip})",
               f"curl -s http://$IP/v1/completions -H 'Content-Type: application/json' -d '{body}'", "```"]
+    if spec.benchmark.guidellm is not None:
+        lines += ["", "## Benchmark", "", "```bash",
+                  f"kubectl create namespace {spec.benchmark.guidellm.namespace}",
+                  "kubectl apply -f bench/guidellm-job.yaml   # guidellm against the Gateway", "```"]
     lines += ["", "## Privileges", "", *shared._privileges(stack), "## Notes", "",
               f"- The router chart names the HTTPRoute, the InferencePool and the release `{spec.metadata.name}` "
               "(metadata.name); `route.name` is not used by this shape.",
@@ -108,4 +113,8 @@ def emit(stack: Stack) -> dict[str, str]:
     if not providers.has_gateway(spec.gateway.provider):
         lines.append("- Standalone: clients call the EPP Service on port 80 (Envoy on 8081 in the picker pod).")
     lines += features.readme(stack)
-    return {"README.md": "\n".join(lines) + "\n"}
+    files = {"README.md": "\n".join(lines) + "\n"}
+    job = manifests.guidellm_job(stack)
+    if job is not None:
+        files["bench/guidellm-job.yaml"] = yamlio.dump(job)
+    return files

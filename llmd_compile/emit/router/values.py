@@ -28,7 +28,7 @@ PROXY_LISTENER = 8081
 SERVICE_HTTP_PORT = 80
 # gateway.provider -> the chart's provider.name. Only istio and gke render objects; agentgateway is what the
 # guides pass (it renders like none, CURRENT §4); kgateway's recipes are the deprecated ones.
-PROVIDER_NAMES = {"istio": "istio", "gke": "gke", "agentgateway": "agentgateway", "kgateway": "none"}
+PROVIDER_NAMES = {"istio": "istio", "gke": "gke", "agentgateway": "agentgateway", "kgateway": "agentgateway"}
 
 
 def chart(stack: Stack) -> str:
