@@ -11,6 +11,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,13 +19,12 @@ import click
 
 from llmd_compile import __version__, cache, outdir
 from llmd_compile.errors import Diagnostic, Problem, SpecError
+from llmd_compile.headers import MANIFEST
 from llmd_compile.pipeline import (
     Compiled,
     Survey,
-    analyse,
     compile_all,
     compile_stream,
-    display,
     displayer,
     expand,
     workers,
@@ -34,6 +34,7 @@ from llmd_compile.yamlio import dump
 
 if TYPE_CHECKING:
     from multiprocessing.pool import Pool
+
 
 # Heavy modules (pydantic models, emitters, checks) are imported inside the functions that need them, so a run
 # whose stacks are all unchanged (pre-commit, --check) answers from the cache without loading them.
@@ -58,8 +59,8 @@ def _scaffold_components(out: Path, compiled: list[Compiled]) -> list[str]:
     return created
 
 
-def _expand(specs: tuple[str, ...], out: Path) -> list[Path]:
-    """The spec files the arguments name; a line per directory saying how many specs it holds."""
+def _expand(specs: tuple[str, ...], out: Path, say: bool = True) -> list[Path]:
+    """The spec files the arguments name; a line per directory saying how many specs it holds (unless not `say`)."""
     surveys: list[Survey] = []
     try:
         paths = expand(specs, out, surveys)
@@ -67,17 +68,43 @@ def _expand(specs: tuple[str, ...], out: Path) -> list[Path]:
         for problem in exc.problems:
             click.echo(f"error: {problem}", err=True)
         sys.exit(2)
-    for survey in surveys:
+    for survey in surveys if say else []:
         click.echo(str(survey))
     return paths
 
 
-def _fail(exc: SpecError) -> None:
+# out/.gitignore, written once (then the user's): what llmd-compile keeps in out/ that is never committed.
+_GITIGNORE = f"""# Written once by llmd-compile, never touched again: its local files in this directory are not for git.
+{cache.CACHE}
+{cache.CACHE}.*.tmp
+{outdir.LOCK}
+.*.new/
+.*.old/
+"""
+
+
+def _here(out: Path | None) -> Callable[[str], str]:
+    """Paths in messages, relative to the working directory (headers and the cache name a spec relative to the
+    directory holding out/, which is the working directory in the usual case)."""
+    root = out.resolve().parent if out is not None else None
+    cwd = Path.cwd().resolve()
+    if root is None or root == cwd:
+        return lambda path: path
+
+    def here(path: str) -> str:
+        full = root / path
+        return os.path.relpath(full, cwd) if not os.path.isabs(path) and full.exists() else path
+
+    return here
+
+
+def _fail(exc: SpecError, out: Path | None = None) -> None:
+    here = _here(out)
     for problem in exc.problems:
-        click.echo(str(problem), err=True)
+        click.echo(str(replace(problem, path=here(problem.path))), err=True)
     count = len(exc.problems)
     # A spec with a problem outside the checks (schema, versions) stops before them: say that more may follow.
-    stopped = any(not _DIAGNOSTIC.match(p.message) for p in exc.problems)
+    stopped = any(p.line and not _DIAGNOSTIC.match(p.message) for p in exc.problems)
     more = "; the checks over the compiled stack (LLMD codes) run once these are fixed" if stopped else ""
     click.echo(f"error: {count} problem{'s' if count != 1 else ''}; nothing was written{more}", err=True)
     sys.exit(2)
@@ -93,7 +120,7 @@ class _DefaultToCompile(click.Group):
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
             first = args[0]
-            if not first.startswith("-") and not os.path.lexists(first):
+            if not first.startswith("-") and not os.path.lexists(first) and not set("./") & set(first):
                 import difflib
 
                 close = difflib.get_close_matches(first, list(self.commands), n=1, cutoff=0.6)
@@ -205,9 +232,10 @@ def _compile(paths: list[Path], out: Path, check: bool, show_diff: bool, strict:
     order = {path: i for i, path in enumerate(paths)}
     stale = [p for p in paths if p not in known]
     if not stale:
-        _warn([], replayed, order)
+        _warn([], replayed, order, out)
         for name in known.values():
             click.echo(f"{name}: up to date")
+        _summary(len(known), 0, check)
         return
     for name in known.values():
         click.echo(f"{name}: up to date")
@@ -216,11 +244,14 @@ def _compile(paths: list[Path], out: Path, check: bool, show_diff: bool, strict:
         try:
             compiled = compile_all(stale, out, strict, taken, pool)
         except SpecError as exc:
-            _fail(exc)
+            _fail(exc, out)
             return
-        _warn(compiled, replayed, order)
+        claims = [claim for claim in (_claimed(out, item) for item in compiled) if claim is not None]
+        if claims:
+            _fail(SpecError(claims), out)
+        _warn(compiled, replayed, order, out)
         with outdir.reading(out):
-            _check(out, compiled, show_diff, memo, tool)
+            _check(out, compiled, show_diff, memo, tool, len(known))
         return
     items: Iterable[Compiled]
     if out.is_dir() and not out.is_symlink():
@@ -230,20 +261,35 @@ def _compile(paths: list[Path], out: Path, check: bool, show_diff: bool, strict:
         try:  # no out/ yet: create nothing before every stack has compiled
             items = compile_all(stale, out, strict, taken, pool)
         except SpecError as exc:
-            _fail(exc)
+            _fail(exc, out)
             return
     by_name: dict[str, Compiled] = {}
     created: list[str] = []
 
     def staged() -> Iterator[tuple[str, dict[str, str]]]:
-        for item in items:
-            by_name[item.name] = item
-            yield item.name, item.files
+        claims: list[Problem] = []
+        try:
+            for item in items:
+                by_name[item.name] = item
+                claim = _claimed(out, item)
+                if claim is not None:
+                    claims.append(claim)
+                    continue
+                yield item.name, item.files
+        except SpecError as exc:
+            raise SpecError(exc.problems + claims) from None
+        if claims:
+            raise SpecError(claims)
         # Everything compiled, nothing swapped in yet: what a good run says before its stacks land.
-        _warn(list(by_name.values()), replayed, order)
+        _warn(list(by_name.values()), replayed, order, out)
         for stub in _scaffold_components(out, list(by_name.values())):
             created.append(stub)
-            click.echo(f"created user component {stub} (yours from now on)")
+            click.echo(f"created user component {os.path.relpath(stub)} (yours from now on)")
+        ignore = out / ".gitignore"
+        if not ignore.exists() and not ignore.is_symlink() and out.is_dir():
+            _create_once(ignore, _GITIGNORE)
+            created.append(str(ignore))
+            click.echo(f"created {ignore.as_posix()}: keeps the local cache and lock out of git (yours from now on)")
 
     def landed(name: str, changed: list[str], written: outdir.Stamps) -> None:
         item = by_name[name]
@@ -257,23 +303,50 @@ def _compile(paths: list[Path], out: Path, check: bool, show_diff: bool, strict:
             written = outdir.write_many(out, staged(), landed)
             cache.save(out, memo)
     except SpecError as exc:
-        _fail(exc)
+        _fail(exc, out)
     except OSError as exc:
         click.echo(f"error: cannot write {exc.filename or out}: {exc.strerror or exc}", err=True)
         sys.exit(2)
+    _summary(len(written) + len(known), sum(1 for files in written.values() if files), False)
     if (created or any(written.values())) and fail_on_change:
         click.echo("out/ changed: review and stage it, then commit again", err=True)
         sys.exit(1)
 
 
-def _warn(compiled: list[Compiled], replayed: dict[Path, tuple[Diagnostic, ...]], order: dict[Path, int]) -> None:
+def _claimed(out: Path, item: Compiled) -> Problem | None:
+    """A stack directory another spec wrote, while that spec still exists: two specs with one metadata.name
+    compiled in separate runs must not overwrite each other's stack in turn."""
+    try:
+        with open(out / item.name / MANIFEST, encoding="utf-8") as handle:
+            head = handle.read(4096)  # the manifest names its spec on its first lines
+    except OSError:
+        return None
+    found = re.search(r"^spec: (.+)$", head, re.MULTILINE)
+    recorded = found.group(1).strip().strip("'\"") if found else None
+    if recorded is None or recorded == item.source or not (out.resolve().parent / recorded).is_file():
+        return None  # ours, or its spec moved or was deleted: the stack moves with the name
+    return Problem(item.source, 0, 0, "metadata.name",
+                   f"{item.name!r}: {out.as_posix()}/{item.name}/ was compiled from {recorded}, which still exists "
+                   f"and may have the same name; rename one of them (or delete {out.as_posix()}/{item.name}/ to "
+                   "move the stack to this spec)")
+
+
+def _warn(compiled: list[Compiled], replayed: dict[Path, tuple[Diagnostic, ...]], order: dict[Path, int],
+          out: Path | None = None) -> None:
     """Every stack's warnings in path order, whether it was compiled now or answered from the cache."""
+    from llmd_compile import report
+    from llmd_compile.commands import _colour
+
+    here = _here(out)
+    colour = _colour(sys.stderr)
     found = dict(replayed)
     found.update((item.spec_path, item.diagnostics) for item in compiled if item.spec_path is not None)
+    said: set[Diagnostic] = set()  # a base's finding, once for all the stacks that extend it
     for path in sorted(found, key=lambda p: order.get(p, len(order))):
         for d in found[path]:
-            if d.severity == "warning":
-                click.echo(str(d), err=True)
+            if d.severity == "warning" and d not in said:
+                said.add(d)
+                click.echo(report.text(replace(d, path=here(d.path)), colour), err=True)
 
 
 def _create_once(target: Path, text: str) -> None:
@@ -298,8 +371,16 @@ def _remember(memo: cache.Memo, tool: str, out: Path, item: Compiled, written: o
                      written, item.source, item.diagnostics)
 
 
-def _check(out: Path, compiled: list[Compiled], show_diff: bool, memo: cache.Memo, tool: str) -> None:
+def _summary(total: int, moved: int, check: bool) -> None:
+    """One line after a run over several stacks (the per-stack lines above it may be hundreds)."""
+    if total > 1:
+        click.echo(f"{total} stacks: {moved} {'out of date' if check else 'changed'}, {total - moved} up to date")
+
+
+def _check(out: Path, compiled: list[Compiled], show_diff: bool, memo: cache.Memo, tool: str,
+           known: int = 0) -> None:
     dirty = False
+    stale = 0
     for item in compiled:
         stack_dir = out / item.name
         if show_diff:
@@ -313,105 +394,17 @@ def _check(out: Path, compiled: list[Compiled], show_diff: bool, memo: cache.Mem
             for rel in rels:
                 click.echo(f"{out.as_posix()}/{item.name}/{rel}: {kind} (from {item.source})")
         dirty = dirty or bool(drift)
+        stale += bool(drift)
         if not drift:
             click.echo(f"{item.name}: up to date")
             _remember(memo, tool, out, item)
     if not show_diff and out.is_dir():
         cache.save(out, memo)
+    if not show_diff:
+        _summary(len(compiled) + known, stale, True)
     if dirty and not show_diff:
         click.echo("out of date: run llmd-compile on these specs and commit the result", err=True)
     sys.exit(1 if dirty else 0)
-
-
-@main.command("lint")
-@click.argument("specs", nargs=-1, required=True)
-@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
-@click.option("--charts", "charts_dir", default=None, type=click.Path(file_okay=False, exists=True),
-              help="Also render the charts from DIR (<chart>/<version>/) and check what they create (LLMD44x).")
-def lint_command(specs: tuple[str, ...], strict: bool, charts_dir: str | None) -> None:
-    """Run every check on SPEC files and print all diagnostics (info included); write nothing."""
-
-    problems: list[Problem] = []
-    count = {"error": 0, "warning": 0, "info": 0}
-    for path in _expand(specs, Path("out")):
-        source = display(path, Path("out"))
-        try:
-            diagnostics = analyse(path, source, strict, None if charts_dir is None else Path(charts_dir))[3]
-        except SpecError as exc:
-            problems.extend(exc.problems)
-            continue
-        for d in diagnostics:
-            count[d.severity] += 1
-            click.echo(str(d), err=d.severity != "info")
-    if problems:
-        _fail(SpecError(problems))
-    click.echo(f"{count['error']} errors, {count['warning']} warnings, {count['info']} notes")
-    sys.exit(2 if count["error"] else 0)
-
-
-@main.command("explain")
-@click.argument("spec", type=click.Path(dir_okay=False))
-@click.argument("field")
-def explain_command(spec: str, field: str) -> None:
-    """Print FIELD's final value in SPEC and the file and line it came from (bases included)."""
-    from llmd_compile.spec.explain import explain
-    from llmd_compile.spec.load import load_marked
-
-    path = Path(spec)
-    source = display(path, Path("out"))
-    try:
-        loaded = load_marked(path, source)
-    except SpecError as exc:
-        _fail(exc)
-        return
-    try:
-        click.echo(explain(loaded, source, field))
-    except KeyError:
-        click.echo(f"error: {source} has no field {field!r}", err=True)
-        sys.exit(2)
-
-
-@main.command("init")
-@click.argument("path", default="specs/stack.yaml", type=click.Path(dir_okay=False))
-@click.option("--accelerator", "vendor", default="nvidia", show_default=True, metavar="VENDOR",
-              help="nvidia, amd, google, intel, intel-gaudi, cpu or simulated.")
-@click.option("--gateway", "provider", default="istio", show_default=True, metavar="PROVIDER",
-              help="istio, kgateway, agentgateway, gke, or none (picker only).")
-@click.option("--name", default="my-stack", show_default=True, help="metadata.name: the stack's name.")
-@click.option("--release", "preset", default=None, help="Release preset (default: the newest).")
-def init_command(path: str, vendor: str, provider: str, name: str, preset: str | None) -> None:
-    """Write a commented starter spec for the newest release preset to PATH (never over an existing file)."""
-    from llmd_compile import starter
-    from llmd_compile.catalog.releases import newest
-
-    known = starter.presets()
-    preset = preset or newest(known)
-    vendors, providers = starter.choices()
-    wrong = [(flag, value, allowed) for flag, value, allowed in (
-        ("--release", preset, known), ("--accelerator", vendor, starter.vendors(preset) if preset in known else []),
-        ("--gateway", provider, providers)) if value not in allowed]
-    for flag, value, allowed in wrong:
-        why = f" (release {preset} ships no model-server image for it)" if flag == "--accelerator" and \
-            value in vendors else ""
-        click.echo(f"error: {flag}: {value!r} is not one of {', '.join(allowed)}{why}", err=True)
-    if wrong:
-        sys.exit(2)
-    target = Path(path)
-    schema = Path("schema") / "stack.schema.json"
-    text = starter.render(starter.Starter(preset, vendor, provider, name, name,
-                                          Path(os.path.relpath(schema.resolve(), target.resolve().parent)).as_posix()))
-    if target.exists() or target.is_symlink():
-        click.echo(f"error: {path} exists; llmd-compile init never overwrites a file (name another PATH)", err=True)
-        sys.exit(2)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _create_once(target, text)
-    click.echo(f"wrote {path} (release {preset}, {vendor}, gateway {provider}); next: llmd-compile {path}")
-    if not schema.exists():
-        from llmd_compile.spec.models import Spec
-
-        schema.parent.mkdir(parents=True, exist_ok=True)
-        _create_once(schema, json.dumps(Spec.model_json_schema(), indent=2, sort_keys=True) + "\n")
-        click.echo(f"wrote {schema.as_posix()} (the JSON Schema its yaml-language-server modeline names)")
 
 
 @main.command("krm")
@@ -498,3 +491,13 @@ def _adopt_commands() -> None:
 
 
 _adopt_commands()
+
+
+def _first_hour_commands() -> None:
+    from llmd_compile.commands import explain_command, init_command, lint_command
+
+    for command in (lint_command, explain_command, init_command):
+        main.add_command(command)
+
+
+_first_hour_commands()

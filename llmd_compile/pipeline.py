@@ -51,16 +51,16 @@ def display(path: Path, out: Path) -> str:
 
 
 def displayer(out: Path) -> Callable[[Path], str]:
-    """`display` for many paths with one `out`."""
-    bases = (out.resolve().parent, Path.cwd())
+    """`display` for many paths with one `out` (string operations: a fleet's cache check shows every spec)."""
+    bases = [os.path.join(str(out.resolve().parent), ""), os.path.join(str(Path.cwd().resolve()), "")]
 
     def shown(path: Path) -> str:
-        resolved = path.resolve()
+        resolved = os.path.realpath(path)
         for base in bases:
-            try:
-                return resolved.relative_to(base).as_posix()
-            except ValueError:
-                continue
+            if resolved.startswith(base):
+                return Path(resolved[len(base):]).as_posix()
+            if resolved + os.sep == base:
+                return "."
         return path.as_posix()
 
     return shown
@@ -311,6 +311,7 @@ def compile_stream(paths: list[Path], out: Path, strict: bool = False,
             fleets.append((source, load_fleet(path, source), path))
         except SpecError as exc:
             problems.extend(exc.problems)
+    compiled_here: list[Compiled] = []  # for the checks of stacks against each other (check/multimodel.py)
     # A fleet cross-checks its stacks' placement from their loaded specs: those compile in this process.
     for found, compiled, loaded in _compiled(stacks, None if fleets else pool):
         problems.extend(found)
@@ -322,9 +323,11 @@ def compile_stream(paths: list[Path], out: Path, strict: bool = False,
                                     f"{name!r} is also the name of {owner(name)}"))
             continue
         owners[name] = compiled.source
+        compiled_here.append(compiled)
         yield compiled
         if loaded is not None and loaded.spec.gitops.argocd and loaded.spec.gitops.argocd.destination:
             placed.append((compiled.source, loaded))
+    problems.extend(_between_stacks(compiled_here, taken or {}, out))
     for source, fleet, fleet_path in fleets:
         from llmd_compile.compile import with_header
         from llmd_compile.emit.fleet import emit as fleet_emit
@@ -366,3 +369,37 @@ def _fleet_mismatches(fleet: Fleet, placed: list[tuple[str, Loaded]]) -> list[Pr
         problems.extend(with_origin([Problem(source, line, col, "gitops.argocd.destination", why)],
                                     loaded.marks, loaded.origin))
     return problems
+
+
+def _between_stacks(compiled: list[Compiled], taken: dict[str, Path], out: Path) -> list[Problem]:
+    """Stacks against each other (several models behind one Gateway): the stacks compiled now, and those answered
+    from the cache as their out/ directories hold them. Problems are located in the stack compiled now."""
+    from llmd_compile import crossstack
+
+    if not any(crossstack.VALUES in c.files for c in compiled):
+        return []  # nothing router-shaped changed: nothing new to check
+    routed = []  # the cached ones first: each pair is reported on its later stack, one compiled now
+    fresh = {c.name for c in compiled}
+    for name, spec_path in sorted(taken.items()):
+        folder = out / name
+        if name in fresh or not (folder / crossstack.VALUES).is_file():
+            continue
+        files = {rel: (folder / rel).read_text(encoding="utf-8") for rel in
+                 [crossstack.VALUES, crossstack.GATEWAY, *(f"{crossstack.BASE}{p.name}" for p in
+                                                           sorted((folder / crossstack.BASE).glob("*.yaml")))]
+                 if (folder / rel).is_file()}
+        if (r := crossstack.routed(name, display(spec_path, out), files)):
+            routed.append(r)
+    routed += [r for c in compiled if (r := crossstack.routed(c.name, c.source, c.files))]
+    problems = crossstack.conflicts(routed)
+    if not problems:
+        return []
+    from llmd_compile.spec.load import load_marked
+
+    located = []
+    for problem in problems:
+        owner = next((c for c in compiled if c.source == problem.path and c.spec_path is not None), None)
+        if owner is not None and owner.spec_path is not None:
+            problem = _located([problem], load_marked(owner.spec_path, owner.source))[0]
+        located.append(problem)
+    return located

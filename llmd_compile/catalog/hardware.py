@@ -9,6 +9,7 @@ heads, whether the repository is gated). Models not listed here can be described
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -109,10 +110,38 @@ def _norm(name: str) -> str:
     return "".join(ch for ch in name.lower() if ch.isalnum())
 
 
+# Words in common spellings of an accelerator that do not tell two table entries apart: the maker and product line
+# (the GPU feature discovery label `nvidia.com/gpu.product` reads e.g. NVIDIA-H100-80GB-HBM3) and the form factor.
+_NOISE = re.compile(r"^(nvidia|amd|instinct|intel|habana|google|cloud|tesla|datacenter|gpu|sxm\d?|pcie|nvl|hbm\d?e?"
+                    r"|oam)$")
+_MEMORY = re.compile(r"^(\d+)gb?$")
+
+
 def accelerator(name: str) -> Accelerator | None:
-    """Look up an accelerator by a loose name: 'H100', 'h100', 'TPU v6e', 'v6e', 'mi300x'."""
+    """Look up an accelerator by a loose name: 'H100', 'h100', 'TPU v6e', 'v6e', 'mi300x', and common spellings
+    that add the maker, the form factor or the table's own memory size: 'A100-80GB', 'NVIDIA-H100-80GB-HBM3',
+    'H100 SXM5' (a memory size the table does not have, 'H100-94GB', is not the table's H100)."""
     wanted = _norm(name)
     for key, acc in ACCELERATORS.items():
         if _norm(key) in (wanted, "tpu" + wanted):
             return acc
+    words = [w for w in re.split(r"[^a-z0-9]+", name.lower()) if w and not _NOISE.match(w)]
+    sizes = [int(m[1]) for w in words if (m := _MEMORY.match(w))]
+    core = "".join(w for w in words if not _MEMORY.match(w))
+    for key, acc in ACCELERATORS.items():
+        if core and _norm(key) in (core, "tpu" + core) and all(size == acc.memory_gib for size in sizes):
+            return acc
+    return None
+
+
+def near(name: str) -> str | None:
+    """The table's accelerator closest to an unknown name ('A100-94GB' -> 'A100'), if one is close."""
+    import difflib
+
+    by_norm = {_norm(key): key for key in ACCELERATORS}
+    words = [w for w in re.split(r"[^a-z0-9]+", name.lower()) if w and not _NOISE.match(w) and not _MEMORY.match(w)]
+    for candidate in ("".join(words), _norm(name)):
+        match = difflib.get_close_matches(candidate, list(by_norm), n=1, cutoff=0.6)
+        if match:
+            return by_norm[match[0]]
     return None

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterator
 
 from llmd_compile.catalog.charts import RELEASES
-from llmd_compile.catalog.hardware import DTYPE_BYTES, MODELS, ModelFacts, accelerator
+from llmd_compile.catalog.hardware import DTYPE_BYTES, MODELS, ModelFacts, accelerator, near
 from llmd_compile.catalog.releases import PRESETS, release_of
 from llmd_compile.check import Finding, Rule
 from llmd_compile.check.artifacts import Artifacts, dig
@@ -107,15 +108,21 @@ def pvc_size(a: Artifacts) -> Iterator[Finding]:
 
 
 def unknown_model(a: Artifacts) -> Iterator[Finding]:
-    if model_facts(a) is None:
-        yield Finding("model.name", f"{a.stack.spec.model.name} is not in the model table; heads, memory and "
-                      "cache-size checks were skipped")
+    # A simulator serves any name ('random' included) and has no heads, memory or weights to check.
+    if model_facts(a) is None and a.stack.spec.accelerator.vendor != "simulated":
+        name = a.stack.spec.model.name
+        close = difflib.get_close_matches(name.lower(), [m.lower() for m in MODELS], n=1, cutoff=0.8)
+        near = next((m for m in MODELS if close and m.lower() == close[0]), None)
+        yield Finding("model.name", f"{name!r} is not in the model table, so the heads, memory and cache-size "
+                      "checks were skipped" + (f"; did you mean {near!r}?" if near else ""))
 
 
 def unknown_accelerator(a: Artifacts) -> Iterator[Finding]:
-    if accelerator(a.stack.spec.accelerator.model) is None:
-        yield Finding("accelerator.model", f"{a.stack.spec.accelerator.model!r} is not in the accelerator table; "
-                      "memory checks were skipped")
+    name = a.stack.spec.accelerator.model
+    if accelerator(name) is None:
+        close = near(name)
+        yield Finding("accelerator.model", f"{name!r} is not in the accelerator table, so the memory checks were "
+                      "skipped" + (f"; did you mean {close!r}?" if close else ""))
 
 
 def vendor(a: Artifacts) -> Iterator[Finding]:
@@ -182,6 +189,42 @@ def image_release(a: Artifacts) -> Iterator[Finding]:
                       f"stack is release {preset}, which {shipped}")
 
 
+# vLLM's parallelism flags (vllm/engine/arg_utils.py) and the spec field each must agree with; None: the spec has no
+# such dimension (pipeline stages), so any value above 1 asks for accelerators the pod does not request.
+_PARALLEL_FLAGS = {"--tensor-parallel-size": "tensor", "-tp": "tensor", "--data-parallel-size": "data",
+                   "-dp": "data", "--data-parallel-size-local": "local", "-dpl": "local",
+                   "--pipeline-parallel-size": None, "-pp": None}
+
+
+def _flags(args: list[str]) -> Iterator[tuple[int, str, str]]:
+    """(index, flag, value) of each parallelism flag in `args`: `--flag=N`, `--flag N` in one item, or two items."""
+    for i, arg in enumerate(args):
+        flag, sep, value = arg.replace(" ", "=", 1).partition("=")
+        if flag in _PARALLEL_FLAGS:
+            if not sep and i + 1 < len(args):
+                value = args[i + 1]
+            yield i, flag, value.strip()
+        elif flag in ("--enable-expert-parallel", "-ep"):
+            yield i, flag, ""
+
+
+def parallel_args(a: Artifacts) -> Iterator[Finding]:
+    for name, role in _roles(a):
+        p = role.parallelism
+        for i, flag, value in _flags(list(role.args)):
+            if flag in ("--enable-expert-parallel", "-ep"):
+                if not p.expert:
+                    yield Finding(f"{name}.args[{i}]", f"{flag!r} in args but {name}.parallelism.expert is false")
+                continue
+            dimension = _PARALLEL_FLAGS[flag]
+            wanted = 1 if dimension is None else {"tensor": p.tensor, "data": p.data, "local": p.local}[dimension]
+            if value != str(wanted):
+                field = f"parallelism.{dimension}" if dimension else "parallelism (no pipeline stages)"
+                yield Finding(f"{name}.args[{i}]", f"{flag} {value!r} in args, but {name}.{field} is {wanted}: "
+                              f"vLLM would start {value} where the pod requests {a.stack.gpus_per_pod(role)} "
+                              "accelerator(s) for the spec's parallelism")
+
+
 RULES = (
     Rule("LLMD301", "error", "more accelerators needed than the cluster has",
          "lower decode.replicas or parallelism, or raise cluster.gpus", total_gpus),
@@ -193,7 +236,7 @@ RULES = (
          "raise decode.parallelism.tensor or use a larger accelerator", memory),
     Rule("LLMD305", "error", "model cache PVC smaller than the weights",
          "raise model.cache.pvc.size", pvc_size),
-    Rule("LLMD306", "info", "model not in the model table",
+    Rule("LLMD306", "warning", "model not in the model table",
          "add model.facts or model.config (a local config.json) to enable the checks", unknown_model),
     Rule("LLMD307", "warning", "accelerator not in the accelerator table",
          "use a name from the accelerator table in docs/diagnostics.md", unknown_accelerator),
@@ -205,6 +248,9 @@ RULES = (
          "let llmd-compile set the accelerator count from decode.parallelism", gpu_request),
     Rule("LLMD311", "warning", "vLLM image built for another accelerator",
          "use the release's image for accelerator.vendor (`llmd-compile versions`)", image_vendor),
+    Rule("LLMD313", "error", "parallelism flags in args disagree with parallelism",
+         "set the role's parallelism and drop the flag from args: llmd-compile derives vLLM's parallelism flags and "
+         "the accelerator request from it", parallel_args),
     Rule("LLMD312", "warning", "vLLM image of another release",
          "use this release's image (`llmd-compile versions`), or pin `release:` to the image's release", image_release),
 )

@@ -111,6 +111,8 @@ def gateway_class(a: Artifacts) -> Iterator[Finding]:
         return  # no llm-d-infra release: LLMD412 reports gateway pieces that should not be there
     cls = dig(a.infra, "gateway", "gatewayClassName")
     if a.is_router:  # the Gateway recipe we write (gateway/base/gateway.yaml)
+        if not a.stack.spec.gateway.create:
+            return  # another stack's Gateway
         cls = dig(a.doc("gateway/base/gateway.yaml"), "spec", "gatewayClassName")
     allowed = GATEWAY_CLASSES[a.stack.spec.gateway.provider]
     if cls not in allowed:

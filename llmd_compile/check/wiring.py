@@ -67,7 +67,7 @@ def _router_chart_route(a: Artifacts) -> bool:
 def route_parent(a: Artifacts) -> Iterator[Finding]:
     if a.is_router:
         route = dig(a.router, "httpRoute", default={}) or {}
-        if not route.get("create"):
+        if not route.get("create") or not a.stack.spec.gateway.create:  # another stack's Gateway (check/multimodel)
             return
         gateways = {dig(d, "metadata", "name") for rel in a.files if rel.startswith("gateway/base/")
                     if isinstance(d := a.doc(rel), dict) and d.get("kind") == "Gateway"}

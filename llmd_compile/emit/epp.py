@@ -11,7 +11,7 @@ from typing import Any
 from llmd_compile import yamlio
 from llmd_compile.catalog.plugins import PickerVersion
 from llmd_compile.check.plugins import CONFIG_KIND, api_versions, check_config, type_hint
-from llmd_compile.emit import disagg, flow, latency, offload, precise
+from llmd_compile.emit import disagg, flow, latency, multimodel, offload, precise
 from llmd_compile.errors import Problem, SpecError
 from llmd_compile.resolve import Stack
 from llmd_compile.spec.models import token_paths
@@ -186,6 +186,7 @@ def _from_intent(stack: Stack) -> dict[str, Any]:
     if problems:
         raise SpecError(problems)
     body = flow.picker_config(stack, latency.picker_config(stack, offload.picker_config(stack, body)))
+    body = multimodel.picker_config(stack, body)
     layer = precise.data_layer(stack)
     if layer is not None:
         body["dataLayer"] = layer

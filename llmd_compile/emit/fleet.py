@@ -39,14 +39,38 @@ def applicationset(fleet: Fleet) -> dict[str, Any]:
 
 
 def readme(fleet: Fleet) -> str:
+    argo = fleet.gitops.argocd
     rows = [f"| `{c.name}` | {c.server} | {c.platform} |" for c in fleet.clusters]
+    remote = [c for c in fleet.clusters if c.server != "https://kubernetes.default.svc"]
+    placements = f"{argo.path}/*/{PLACEMENT}"
     return "\n".join([
         f"# Fleet `{fleet.metadata.name}`", "",
         "`applicationset.yaml` creates one parent Application per stack placement "
-        f"(`{fleet.gitops.argocd.path}/*/{PLACEMENT}`); each parent syncs that stack's child Applications "
+        f"(`{placements}`); each parent syncs that stack's child Applications "
         "in sync waves on its cluster.", "",
         "| cluster | server | platform |", "|---|---|---|", *rows, "",
-        f"Apply once: `kubectl apply -n {fleet.gitops.argocd.namespace} -f applicationset.yaml`.", ""])
+        "## Deploy", "",
+        f"Run these from the repository root (the directory holding `{argo.path}/`), against the cluster where Argo CD "
+        f"runs (namespace `{argo.namespace}`). Tools: `kubectl`, and the `argocd` CLI to register clusters.", "",
+        "1. Register every cluster with Argo CD under the name this fleet uses"
+        + (" (once per cluster):" if remote else ": every cluster is Argo CD's own (`kubernetes.default.svc`)."), "",
+        *(["   ```bash", *[f"   argocd cluster add <kube-context-of-{c.name}> --name {c.name}" for c in remote],
+           "   ```", ""] if remote else []),
+        f"2. Give Argo CD read access to `{argo.repoURL}` if it is private (a repository Secret or "
+        "`argocd repo add`).", "",
+        "3. Each placed stack's AppProjects (`argocd/projects.yaml`) and its OCI Helm repository entries "
+        "(`argocd/repositories.yaml`): its child Applications use them, and the ApplicationSet does not create "
+        "them.", "",
+        "   ```bash",
+        f"   for placed in {placements}; do",
+        "     dir=$(dirname \"$placed\")",
+        f"     kubectl apply -n {argo.namespace} -f \"$dir/projects.yaml\" -f \"$dir/repositories.yaml\"",
+        "   done",
+        "   ```", "",
+        f"4. The ApplicationSet (its parent Applications are in AppProject `{argo.project}`, which must exist):", "",
+        "   ```bash",
+        f"   kubectl apply -n {argo.namespace} -f {argo.path}/{fleet.metadata.name}/applicationset.yaml",
+        "   ```", ""])
 
 
 def emit(fleet: Fleet) -> dict[str, str]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from llmd_compile.errors import Problem, SpecError
 from llmd_compile.resolve import Stack
-from llmd_compile.spec.offload import FlowControl
+from llmd_compile.spec.features import FlowControl
 
 FIELD = "scheduler.flowControl"
 GATE = "flowControl"

@@ -9,6 +9,12 @@ from llmd_compile.emit.kustomize import base_resources, platforms
 from llmd_compile.resolve import SERVICE_PORT, Stack
 
 
+def run_from(name: str) -> str:
+    """Where a stack README's commands run and what they need (every install shape says it the same way)."""
+    return (f"Run the commands below from this stack's directory (the one holding this README: `out/{name}/` unless "
+            "compiled with `--out`). Tools: `kubectl` (with its built-in kustomize), `helm` and `helmfile`.")
+
+
 def _scorers(stack: Stack) -> list[str]:
     config = epp.endpoint_picker_config(stack)
     weights = {ref["pluginRef"]: ref.get("weight") for ref in config["schedulingProfiles"][0]["plugins"]}
@@ -128,15 +134,17 @@ def render(stack: Stack) -> str:
             "",
         ]
     gateway = _gateway(stack)
+    base = _base_words(stack)
     lines += [
-        "With Argo CD: `kubectl apply -f argocd/projects.yaml -f argocd/repositories.yaml "
-        "-f argocd/<platform>.yaml`. Without it:",
+        run_from(spec.metadata.name),
+        "",
+        *(["With Argo CD: `kubectl apply -f argocd/projects.yaml -f argocd/repositories.yaml "
+           "-f argocd/<platform>.yaml`. Without it:"] if spec.gitops.argocd is not None else ["Deploy:"]),
         "",
         "```bash",
         *_crd_commands(stack),
-        *(["helmfile sync -f prereqs/helmfile.yaml   # gateway control plane",
-           f"kubectl apply -k overlays/{plats[0]}   # PVC, model download, HTTPRoute, smoke test"] if gateway else
-          [f"kubectl apply -k overlays/{plats[0]}   # model cache PVC and download"] if base_resources(stack) else []),
+        *(["helmfile sync -f prereqs/helmfile.yaml   # gateway control plane"] if _control_plane(stack) else []),
+        *([f"kubectl apply -k overlays/{plats[0]}   # {', '.join(base)}"] if base else []),
         f"helmfile sync -f helmfile.yaml -n {n.namespace}",
         "```",
         "",
@@ -148,35 +156,53 @@ def render(stack: Stack) -> str:
     return "\n".join(lines)
 
 
+# What each kind of base resource is, as the README names it (kustomize.base_resources' file names).
+_BASE_WORDS = {"pvc.yaml": "model cache PVC", "model-download-job.yaml": "model download Job",
+               "httproute.yaml": "HTTPRoute", "smoke-test-job.yaml": "smoke-test Job (Argo CD PostSync hook)"}
+
+
+def _base_words(stack: Stack) -> list[str]:
+    """The base's resources in words, only those it has (an emptyDir stack has no PVC and no download Job)."""
+    return [_BASE_WORDS[name] for name in base_resources(stack) if name in _BASE_WORDS]
+
+
+def _control_plane(stack: Stack) -> bool:
+    """Whether prereqs/helmfile.yaml is written (a gateway control plane to install)."""
+    return bool(providers.control_plane(stack.release.name if stack.release else None, stack.spec.gateway.provider))
+
+
+def _infra_words(stack: Stack) -> str:
+    extra = ", Istio DestinationRule for the EPP" if (stack.spec.gateway.provider == "istio"
+                                                       and stack.pool.destination_rule == "infra") else ""
+    return f"llm-d-infra values (the {stack.spec.gateway.provider} Gateway{extra})"
+
+
 def _files(stack: Stack) -> list[str]:
-    plats = platforms(stack)
-    overlays = [f"| `overlays/{p}/` | {p} overlay (includes the user component `overlays/{p}/` at the repo root) |"
-                for p in plats]
-    if not _gateway(stack):
-        return [
-            "| `values/inferencepool.yaml` | inferencepool values (EPP, pool selector, plugin config; "
-            "`provider.name: none`) |",
-            "| `values/modelservice.yaml` | llm-d-modelservice values (vLLM decode pods) |",
-            "| `epp/endpoint-picker-config.yaml` | the EndpointPickerConfig embedded in the inferencepool values |",
-            "| `base/` | model cache PVC and download Job, if any (no HTTPRoute and no smoke test: no Gateway) |",
-            *overlays,
-            "| `helmfile.yaml` | the two releases (inferencepool, llm-d-modelservice), for deploys without Argo CD |",
-            "| `argocd/` | AppProjects, OCI repository entries, one parent Application per platform and its "
-            "children in sync waves (inference-extension CRDs, pool, overlay, model servers) |",
-        ]
-    return [
-        "| `values/infra.yaml` | llm-d-infra values (Gateway, Istio DestinationRule for the EPP) |",
-        "| `values/inferencepool.yaml` | inferencepool values (EPP, pool selector, plugin config) |",
-        "| `values/modelservice.yaml` | llm-d-modelservice values (vLLM decode pods) |",
-        "| `epp/endpoint-picker-config.yaml` | the EndpointPickerConfig embedded in the inferencepool values |",
-        "| `base/` | HTTPRoute, model cache PVC and download Job, smoke-test Job |",
-        *overlays,
-        "| `helmfile.yaml` | the three releases, for deploys without Argo CD |",
-        "| `prereqs/helmfile.yaml` | the gateway control plane the stack needs |",
-        "| `argocd/` | AppProjects, OCI repository entries, one parent Application per platform and its "
-        "children in sync waves (CRDs, control plane, gateway, pool, overlay, model servers) |",
-        "| `bench/guidellm-job.yaml` | the guidellm benchmark Job (run on demand) |",
+    """One row per file or directory this stack's directory holds: each row only when its emitter writes it
+    (tests/unit/test_readme.py compares the table with the compiled files of every spec)."""
+    gateway = _gateway(stack)
+    releases = "three releases (llm-d-infra, inferencepool, llm-d-modelservice)" if gateway else \
+        "two releases (inferencepool, llm-d-modelservice)"
+    base = _base_words(stack)
+    rows: list[tuple[bool, str, str]] = [
+        (gateway, "values/infra.yaml", _infra_words(stack)),
+        (True, "values/inferencepool.yaml", "inferencepool values (EPP, pool selector, plugin config"
+                                            + ("" if gateway else "; `provider.name: none`") + ")"),
+        (True, "values/modelservice.yaml", "llm-d-modelservice values (vLLM "
+                                           + ("prefill and decode" if stack.spec.prefill else "decode") + " pods)"),
+        (True, "epp/endpoint-picker-config.yaml", "the EndpointPickerConfig embedded in the inferencepool values"),
+        (True, "base/", "kustomize base: " + (", ".join(base) if base else "no resources of its own (no Gateway to "
+                                                "route from, no volume to fill)")),
+        *((True, f"overlays/{p}/", f"{p} overlay (includes the user component `overlays/{p}/` at the repo root)")
+          for p in platforms(stack)),
+        (True, "helmfile.yaml", f"the {releases}, for deploys without Argo CD"),
+        (_control_plane(stack), "prereqs/helmfile.yaml", "the gateway control plane the stack needs"),
+        (stack.spec.gitops.argocd is not None, "argocd/", "AppProjects (`projects.yaml`), OCI repository entries "
+         "(`repositories.yaml`), one parent Application per platform and its children in sync waves"),
+        (manifests.guidellm_job(stack) is not None, "bench/guidellm-job.yaml",
+         "the guidellm benchmark Job (run on demand)"),
     ]
+    return [f"| `{path}` | {what} |" for present, path, what in rows if present]
 
 
 def _smoke_test(stack: Stack) -> list[str]:

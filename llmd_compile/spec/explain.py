@@ -19,6 +19,11 @@ def _value(root: Any, loc: tuple[str | int, ...]) -> tuple[bool, Any]:
     return True, node
 
 
+def value_at(data: Any, field: str) -> Any:
+    """The value at a dotted field path in plain data; None when absent."""
+    return _value(data, undotted(field))[1]
+
+
 def explain(loaded: Loaded, shown: str, field: str) -> str:
     """Raises KeyError when the spec has no such field."""
     loc = undotted(field)

@@ -47,8 +47,8 @@ from llmd_compile.spec.delivery import (
     Platforms,
     PodMonitor,
 )
+from llmd_compile.spec.features import FlowControl, KvOffload, PredictedLatency, RouteMatch
 from llmd_compile.spec.health import Privileges, Probes
-from llmd_compile.spec.offload import FlowControl, KvOffload, PredictedLatency
 from llmd_compile.spec.paths import (
     Disaggregation,
     KvEvents,
@@ -71,10 +71,24 @@ class _Model(BaseModel):
     model_config = STRICT
 
 
+_MetaKey = Annotated[str, Field(pattern=LABEL_KEY, max_length=253)]
+
+
 class Metadata(_Model):
     # The release postfix: releases are infra-<name>, gaie-<name>, ms-<name>.
     name: Annotated[str, Field(pattern=DNS_LABEL, max_length=40)]
     namespace: DnsLabel
+    # For tools that also read the spec, e.g. kpt's function config (`llmd-compile.io/platform`); the compiler
+    # ignores both, so one file can be a compile input and a KRM function config.
+    annotations: dict[_MetaKey, Annotated[str, Field(max_length=4096)]] = {}
+    labels: dict[_MetaKey, Annotated[str, Field(max_length=63)]] = {}
+
+    @field_validator("annotations", "labels")
+    @classmethod
+    def _no_token(cls, value: dict[str, str]) -> dict[str, str]:
+        for item in value.values():
+            reject_token(item)
+        return value
 
 
 class Charts(_Model):
@@ -255,6 +269,9 @@ class Gateway(_Model):
     # HTTPRoute, inferencepool provider.name none; a gateway you run routes to the InferencePool.
     provider: Literal["istio", "kgateway", "agentgateway", "gke", "none"] = "istio"
     service: GatewayService = GatewayService()
+    # Router shape: false when another stack of the namespace creates the Gateway (and the cluster prerequisites) and
+    # this one only attaches its route (several models behind one Gateway; route.match tells them apart).
+    create: bool = True
 
 
 ScorerWeight = Annotated[float, Field(gt=0, le=1000)]
@@ -302,7 +319,7 @@ class Scheduler(_Model):
     # Escape hatch: a whole EndpointPickerConfig instead of scorers/picker/prefixCache. It is checked
     # against the pinned picker's plugin registry like the generated one.
     endpointPickerConfig: dict[str, Any] | None = None
-    # Router shape (v0.8+): queue by priority band behind InferenceObjectives (spec/offload.py).
+    # Router shape (v0.8+): queue by priority band behind InferenceObjectives (spec/features.py).
     flowControl: FlowControl | None = None
     # Router shape (v0.8+): route on the latency predictor's TTFT/TPOT, optionally against SLOs.
     predictedLatency: PredictedLatency | None = None
@@ -316,6 +333,8 @@ class Timeouts(_Model):
 class Route(_Model):
     name: DnsSubdomain
     timeouts: Timeouts = Timeouts()
+    # Router shape: which requests the route takes (several models behind one Gateway).
+    match: RouteMatch = RouteMatch()
 
 
 class Spec(_Model):

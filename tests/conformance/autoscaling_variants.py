@@ -43,6 +43,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
                         scaleDown={"stabilizationSeconds": 60, "percent": 100, "periodSeconds": 30, "pods": 5}),
     "wva-hpa": _scaler({"type": "wva", "via": "hpa", "variantCost": 30}, maxReplicas=2,
                        scaleUp={"stabilizationSeconds": 120}, scaleDown={"stabilizationSeconds": 120}),
+    # wide-EP: the decode role is a LeaderWorkerSet (one group of data/dataLocal pods per replica).
+    "lws": {"decode": {"replicas": 1, "parallelism": {"tensor": 1, "data": 4, "dataLocal": 2, "expert": True},
+                       "image": "docker.io/vllm/vllm-openai:v0.26.0"}, "cluster": {"gpus": 16, "gpusPerNode": 8}},
     "gke": {"platforms": {"kubernetes": {}},
             "observability": {"stack": "gke-managed", "prometheusUrl": GKE_URL, "dashboards": True, "alerts": True}},
 }

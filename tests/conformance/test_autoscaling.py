@@ -32,7 +32,8 @@ CASES = [(v, p) for v in av.VARIANTS for p in av.platforms(v)]
 # kinds each variant must produce on every platform (so an emitter that writes nothing fails).
 EXPECTED = {"keda-queue": {"ScaledObject", "TriggerAuthentication"}, "keda-saturation": {"ScaledObject"},
             "hpa": {"HorizontalPodAutoscaler"}, "wva-keda": {"ScaledObject"}, "wva-hpa": {"HorizontalPodAutoscaler"},
-            "gke": {"ScaledObject"}}
+            "gke": {"ScaledObject"}, "lws": {"ScaledObject"}}
+LWS_CRD = "upstream/data/kubernetes-sigs__lws/v0.9.0/config/crd/bases/leaderworkerset.x-k8s.io_leaderworkersets.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +94,10 @@ def test_target_is_a_workload_of_the_stack(variant: str, platform: str, root: Pa
     for doc in scalers:
         ref = doc["spec"]["scaleTargetRef"]
         assert (ref["apiVersion"], ref["kind"], ref["name"], doc["metadata"]["namespace"]) in kinds
+        if ref["kind"] == "LeaderWorkerSet":  # an HPA scales it only through the CRD's scale subresource
+            crd = YAML(typ="safe").load((o.shared() / LWS_CRD).read_text(encoding="utf-8"))
+            served = [v for v in crd["spec"]["versions"] if f"{crd['spec']['group']}/{v['name']}" == ref["apiVersion"]]
+            assert served[0]["subresources"]["scale"]["specReplicasPath"] == ".spec.replicas"
 
 
 def _query_metrics(doc: dict[str, Any]) -> list[tuple[str, str]]:

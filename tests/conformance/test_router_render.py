@@ -117,6 +117,9 @@ def test_route_gateway_pool_wiring(spec: str) -> None:
     pool = ro.one(docs, "InferencePool")
     group = pool["apiVersion"].split("/")[0]
     routes = ro.by_kind(docs, "HTTPRoute")
+    if not ro.compiled(spec)[0].spec.gateway.create:  # another stack's Gateway: test_paths17_multimodel.py wires it
+        assert len(routes) == 1
+        return
     if not (_out(spec) / "gateway").is_dir():
         assert not routes, "a standalone stack renders no HTTPRoute"
         return

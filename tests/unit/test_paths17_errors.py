@@ -79,3 +79,23 @@ def test_good_spec_compiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     result = CliRunner().invoke(main, ["feat.yaml", "--out", "out"])
     assert result.exit_code == 0, result.output
     assert Path("out/feat/modelserver/base/decode.yaml").is_file()
+
+
+SPECS = Path(__file__).resolve().parents[2] / "specs"
+
+
+def test_stacks_checked_against_each_other(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two models behind one Gateway, both creating it and both routing every request: located errors, exit 2."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("multi-model-qwen.yaml", "multi-model-llama.yaml"):
+        text = (SPECS / name).read_text(encoding="utf-8")
+        text = text.replace("  create: false\n", "").replace("    baseModel: true", "    baseModel: false")
+        Path(name).write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, [".", "--out", "out"])
+    assert result.exit_code == 2, result.output
+    lines = result.output.splitlines()
+    assert any(line.startswith("multi-model-qwen.yaml:25:1: gateway.create: multi-model-llama creates the Gateway")
+               for line in lines), lines
+    assert any(line.startswith("multi-model-qwen.yaml:34:3: route.match: the HTTPRoute of multi-model-qwen takes "
+                               "the same requests as multi-model-llama's") for line in lines), lines
+    assert not Path("out").exists()

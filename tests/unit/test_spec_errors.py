@@ -112,6 +112,9 @@ CASES = [
       "did you mean 'nvidia'?"]),
     ("empty section", "gateway:\n  provider: istio\n", "gateway:\n",
      ["28:9: gateway: is empty: give it a mapping ({} for all defaults)"]),
+    ("token in an annotation", "  namespace: llm-d-inference-scheduling\n",
+     "  namespace: llm-d-inference-scheduling\n  annotations:\n    note: hf_abcdefghijklmnopqrstuvwxyz0123\n",
+     ["6:3: metadata.annotations: looks like a secret token; reference a Secret (model.tokenSecret) instead"]),
     ("two problems at once", "replicas: 4", "replicas: -1\n  extra: 1",
      ["24:13: decode.replicas: Input should be greater than or equal to 0, not -1",
       "25:3: decode.extra: unknown field; expected one of: replicas, parallelism, image, args, env, "

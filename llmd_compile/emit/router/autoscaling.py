@@ -212,6 +212,37 @@ def _argo(stack: Stack) -> dict[str, str]:
     return files
 
 
+def readme(stack: Stack, base: dict[str, dict[str, Any]]) -> str:
+    ns = stack.names.namespace
+    lines = [f"# Autoscaling: {stack.spec.metadata.name}", "", "| object | scales | bounds |", "|---|---|---|"]
+    for doc in base.values():
+        if doc["kind"] in ("ScaledObject", "HorizontalPodAutoscaler"):
+            spec = doc["spec"]
+            low, high = spec.get("minReplicaCount", spec.get("minReplicas")), spec.get("maxReplicaCount",
+                                                                                        spec.get("maxReplicas"))
+            lines.append(f"| {doc['kind']} `{doc['metadata']['name']}` | {spec['scaleTargetRef']['kind']} "
+                         f"`{spec['scaleTargetRef']['name']}` | {low}..{high} |")
+    lines += ["", "## Before `kubectl apply -k overlays/<platform>`", ""]
+    if "triggerauthentication.yaml" in base:
+        lines.append(f"- KEDA {cat.KEDA_VERSION} (`kubectl get crd scaledobjects.keda.sh`); on OpenShift the Custom "
+                     "Metrics Autoscaler operator. KEDA owns the HPA it creates: never add another one.")
+        if stack.spec.observability.stack == "prometheus-operator":
+            lines.append(f"- kubernetes: the Prometheus CA as Secret `{cat.KEDA_CA_SECRET}` (key `ca.crt`) in `{ns}`, "
+                         "e.g. from the bundled stack's ConfigMap `prometheus-web-tls-ca` in `llm-d-monitoring`.")
+        lines.append("- openshift: nothing; the overlay creates the metrics reader (ServiceAccount, token Secret, "
+                     "cluster-monitoring-view binding) and points every trigger at Thanos Querier.")
+    if scalers.adapter_rules(stack):
+        lines.append(f"- the Prometheus Adapter (`helm install prometheus-adapter {cat.ADAPTER_CHART} -f "
+                     "prometheus-adapter/values-<platform>.yaml`, repo " + cat.ADAPTER_REPO + "); it and KEDA "
+                     "cannot both serve the external metrics API.")
+    if wva_controllers(stack):
+        lines.append(f"- the WVA controller: `kubectl apply -k wva/<platform>` (WVA {cat.WVA_REF}, namespace-scoped "
+                     f"to `{ns}`), after KEDA: WVA watches ScaledObjects only if their CRD exists when it starts.")
+    lines += ["", "Argo CD leaves `/spec/replicas` of the scaled workloads to the autoscaler (`ignoreDifferences` "
+              "with `RespectIgnoreDifferences=true` on the model-server Application)."]
+    return "\n".join(lines) + "\n"
+
+
 def emit(stack: Stack) -> dict[str, str]:
     base = objects(stack)
     if not base:
@@ -228,5 +259,6 @@ def emit(stack: Stack) -> dict[str, str]:
             files[f"{DIR}/prometheus-adapter/values-{platform}.yaml"] = yamlio.dump(values)
         if wva_controllers(stack):
             files[f"{DIR}/wva/{platform}/kustomization.yaml"] = yamlio.dump(wva_controller(stack, platform))
+    files[f"{DIR}/README.md"] = readme(stack, base)
     files.update(_argo(stack))
     return files

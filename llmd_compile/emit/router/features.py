@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmd_compile.emit import flow, latency
+from llmd_compile.emit import flow, latency, multimodel
 from llmd_compile.resolve import Stack
 
 
@@ -54,4 +54,12 @@ def readme(stack: Stack) -> list[str]:
         if latency_settings.streaming_mode:
             line += ' Send every request with `"stream": true` (TPOT trains on streamed responses).'
         lines.append(line)
+    matches = multimodel.header_matches(stack)
+    if matches:
+        flags = " ".join(f"-H '{k}: {v}'" for k, v in sorted(matches.items()))
+        lines.append(f"- The route takes only requests with {flags} (add them to the curl above); other stacks "
+                     "serve other models behind the same Gateway.")
+    if not spec.gateway.create:
+        lines.append(f"- The Gateway `{stack.names.gateway}`, the CRDs and the gateway control plane come from the "
+                     "stack that creates them (gateway.create: false here).")
     return lines

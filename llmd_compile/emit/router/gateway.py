@@ -65,7 +65,7 @@ def agentgateway_openshift(stack: Stack) -> dict[str, Any]:
 
 
 def resources(stack: Stack) -> dict[str, dict[str, Any]]:
-    if not providers.has_gateway(stack.spec.gateway.provider):
+    if not providers.has_gateway(stack.spec.gateway.provider) or not stack.spec.gateway.create:
         return {}
     docs = {"gateway.yaml": gateway(stack)}
     if stack.spec.gateway.provider == "istio":

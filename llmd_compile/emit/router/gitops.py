@@ -36,6 +36,8 @@ def crd_urls(stack: Stack) -> list[tuple[str, str]]:
 
 
 def control_plane(stack: Stack) -> tuple[providers.HelmChart, ...]:
+    if not stack.spec.gateway.create:  # the stack that creates the shared Gateway installs them
+        return ()
     charts = providers.control_plane(_preset(stack).name, stack.spec.gateway.provider)
     return (*charts, providers.LWS_090) if stack.multinode else charts
 
@@ -77,7 +79,7 @@ def children(stack: Stack, key: str, platform: str, server: str) -> dict[str, di
     git = {"repoURL": argo.repoURL, "targetRevision": argo.targetRevision}
     app = gitops._app
     apps = {"00-crds.yaml": app(stack, f"{name}-{key}-crds", -3, ns, [{**git, "path": f"{stack_dir}/prereqs/crds"}],
-                                f"{name}-prereqs", server)}
+                                f"{name}-prereqs", server)} if stack.spec.gateway.create else {}
     for i, chart in enumerate(control_plane(stack)):
         source: dict[str, Any] = {"repoURL": chart.repo, "chart": chart.chart, "targetRevision": chart.version,
                                   "helm": {"releaseName": chart.release}}

@@ -75,7 +75,7 @@ def emit(stack: Stack) -> dict[str, str]:
     if stack.sidecar:
         lines.append(f"| routing proxy | `{stack.sidecar_image}` on decode pods (8000 -> vLLM {stack.vllm_port}) |")
     lines += ["", "## Topology", "", *_topology(stack), "", "## Prerequisites", "", *_prerequisites(stack), "",
-              "## Install", "", "```bash", f"kubectl create namespace {ns}"]
+              "## Install", "", shared.run_from(spec.metadata.name), "", "```bash", f"kubectl create namespace {ns}"]
     if secret is not None:
         lines.append(f"kubectl create secret generic {secret.name} --from-literal={secret.key}=$HF_TOKEN -n {ns}")
     lines.append("kubectl apply -k prereqs/crds")
@@ -87,7 +87,8 @@ def emit(stack: Stack) -> dict[str, str]:
               "   # or: helmfile apply",
               *(f"kubectl apply -k modelserver/overlays/{p}   # {p}" for p in spec.platforms.names()),
               "```", "", "## Verify", ""]
-    ip = (f"kubectl get gateway {n.gateway} -n {ns} -o jsonpath='{{.status.addresses[0].value}}'" if gw else
+    routed = providers.has_gateway(spec.gateway.provider)  # a Gateway in front, created here or by another stack
+    ip = (f"kubectl get gateway {n.gateway} -n {ns} -o jsonpath='{{.status.addresses[0].value}}'" if routed else
           f"kubectl get service {n.epp} -n {ns} -o jsonpath='{{.spec.clusterIP}}'")
     body = f'{{"model": "{spec.model.served_name}", "prompt": "Hello", "max_tokens": 16}}'
     lines += ["```bash", f"IP=$({ip})",

@@ -13,7 +13,7 @@ from typing import Any
 
 from llmd_compile import yamlio
 from llmd_compile.catalog import charts, providers, router
-from llmd_compile.emit import epp, precise
+from llmd_compile.emit import epp, multimodel, precise
 from llmd_compile.emit.router import features
 from llmd_compile.resolve import SERVICE_PORT, Stack
 
@@ -116,6 +116,7 @@ def router_values(stack: Stack) -> dict[str, Any]:
         route: dict[str, Any] = {"create": True, "inferenceGatewayName": stack.names.gateway}
         timeout = spec.route.timeouts.request if spec.route else None
         route["requestTimeout"] = timeout or "0s"  # recipes/router/features/httproute-flags.yaml
+        route.update(multimodel.route_values(stack))
         values["httpRoute"] = route
     assert not set(values) & set(LEGACY_KEYS)
     return values

@@ -148,3 +148,19 @@ class PredictedLatency(_Model):
     @property
     def streaming_mode(self) -> bool:
         return self.streaming if self.streaming is not None else self.slo is not None
+
+
+# --- several models behind one Gateway (guides/workload-autoscaling/multi-inference-pool) --------------------------
+
+HEADER_NAME = r"^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$"  # Gateway API HTTPHeaderName (RFC 7230 token)
+
+
+class RouteMatch(_Model):
+    """What requests this stack's HTTPRoute takes, so several stacks (one model each) share one Gateway."""
+
+    # Only requests whose X-Gateway-Base-Model-Name is this stack's served model name (router chart
+    # httpRoute.baseModel); clients send it, or a body-based router on the gateway sets it from "model".
+    baseModel: bool = False
+    # More exact header matches (router chart httpRoute.headerMatches).
+    headers: dict[Annotated[str, Field(pattern=HEADER_NAME, max_length=256)],
+                  Annotated[str, Field(min_length=1, max_length=4096)]] = {}
