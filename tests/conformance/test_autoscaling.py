@@ -1,10 +1,11 @@
 """Autoscaling and observability objects, built with the real `kubectl kustomize`, against their CRDs and wired to
 the rest of the stack as the cluster would see it.
 
-CRDs: KEDA 2.20.1 and prometheus-operator v0.93.0 (../shared/upstream/data), Argo CD (../shared), GKE managed
-Prometheus (tests/conformance/crds/gmp, fetched: see SOURCE.md). Wiring oracles that are not our code: the router
-chart at the pinned version renders the picker's Service and ServiceMonitor; kustomize builds our model servers;
-the WVA v0.9.0 config in ../shared ships the controller's ServiceMonitor; the llm-d v0.9 metric reference
+CRDs: KEDA 2.20.1 and prometheus-operator v0.93.0 (../shared/upstream/data), Argo CD (../shared). GKE managed
+Prometheus has no CRD in ../shared: its kinds are listed in NO_ORACLE (as tests/render/validate.py does), so they are
+built and wired but not schema-validated, and any other kind without an oracle fails. Wiring oracles that are not
+our code: the router chart at the pinned version renders the picker's Service and ServiceMonitor; kustomize builds our
+model servers; the WVA v0.9.0 config in ../shared ships the controller's ServiceMonitor; the llm-d v0.9 metric reference
 (LD@e3dbeca1 docs/operations/observability/metrics.md) lists what the picker and vLLM export.
 """
 
@@ -16,7 +17,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 from ruamel.yaml import YAML
 
@@ -24,9 +24,10 @@ from llmd_compile.catalog import metrics
 from tests.conformance import autoscaling_variants as av
 from tests.conformance import oracles as o
 from tests.conformance import router_oracle as ro
-from tests.conformance.oracles import _openapi_to_jsonschema, validate_any
+from tests.conformance.oracles import validate_any
 
-GMP_CRDS = Path(__file__).parent / "crds" / "gmp"
+# GKE managed Prometheus kinds: no CRD in ../shared (a fetched copy may not be committed); not schema-validated.
+NO_ORACLE = frozenset({("monitoring.googleapis.com/v1", "PodMonitoring"), ("monitoring.googleapis.com/v1", "Rules")})
 METRICS_DOC = "upstream/data/llm-d__llm-d/commit-e3dbeca1/docs/operations/observability/metrics.md"
 CASES = [(v, p) for v in av.VARIANTS for p in av.platforms(v)]
 # kinds each variant must produce on every platform (so an emitter that writes nothing fails).
@@ -41,19 +42,9 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("autoscaling")
 
 
-@functools.cache
-def _gmp_validator(kind: str) -> Any:
-    plural = {"PodMonitoring": "podmonitorings", "Rules": "rules"}[kind]
-    crd = YAML(typ="safe").load((GMP_CRDS / f"monitoring.googleapis.com_{plural}.yaml").read_text(encoding="utf-8"))
-    schema = next(v["schema"]["openAPIV3Schema"] for v in crd["spec"]["versions"] if v["name"] == "v1")
-    root = _openapi_to_jsonschema(schema)
-    root["properties"]["metadata"] = {"type": "object"}
-    return jsonschema.Draft202012Validator(root)
-
-
 def _validate(doc: dict[str, Any]) -> list[str]:
-    if str(doc.get("apiVersion", "")).startswith("monitoring.googleapis.com/"):
-        return sorted(e.message for e in _gmp_validator(doc["kind"]).iter_errors(doc))
+    if (str(doc.get("apiVersion")), str(doc.get("kind"))) in NO_ORACLE:
+        return []
     return validate_any(doc)
 
 

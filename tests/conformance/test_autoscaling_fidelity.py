@@ -166,3 +166,31 @@ def test_the_guides_scale_what_we_scale(found: dict[tuple[str, str], set[str]]) 
                  "ScaledObject.spec.triggers[[]name=pool-saturation].metadata.query")
     for diffs in found.values():
         assert not [d for d in diffs if any(fnmatch.fnmatchcase(d, e) for e in essential)]
+
+
+ALERTS = "upstream/data/llm-d__llm-d/commit-e3dbeca1/guides/recipes/observability/alerts/epp-alerting-rules.yaml"
+# Metrics the guide's alert rules watch that ours do not, and why (the rule text is never copied; what is watched is).
+ALERT_METRICS_LEFT_OUT = {
+    "llm_d_epp_datalayer_extract_errors_total": "an extractor failure also shows up as a poll error, which we alert on",
+    "llm_d_epp_extproc_streams_total": "opt-in gRPC stream metric (grpc_stream_metrics.go), off unless the picker "
+                                       "is started with it",
+}
+
+
+def test_alerts_watch_what_the_guide_watches(root: Path) -> None:
+    guide = read_yaml(shared() / ALERTS)
+    watched = {m for g in guide["spec"]["groups"] for r in g["rules"]
+               for m in re.findall(r"(llm_d_epp_[a-z_]+|vllm:[a-z_]+)", r["expr"])}
+    ours_doc = av.built(av.written("keda-queue", root) / "observability" / "overlays" / "kubernetes")
+    rules = next(d for d in ours_doc if d["kind"] == "PrometheusRule")
+    ours = {m for g in rules["spec"]["groups"] for r in g["rules"]
+            for m in re.findall(r"(llm_d_epp_[a-z_]+|vllm:[a-z_]+)", r["expr"])}
+    assert watched - ours == set(ALERT_METRICS_LEFT_OUT)
+    assert not set(ALERT_METRICS_LEFT_OUT) & ours
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    from ruamel.yaml import YAML
+
+    doc: dict[str, Any] = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+    return doc

@@ -86,3 +86,12 @@ def test_variant_files(scaler: str, present: list[str], absent: list[str]) -> No
     files = build(spec, "x.yaml")[1]
     assert set(present) <= set(files)
     assert not set(absent) & set(files)
+
+
+@pytest.mark.parametrize(("min_replicas", "alerted"), [(1, True), (0, False)])
+def test_empty_pool_alert_follows_scale_to_zero(min_replicas: int, alerted: bool) -> None:
+    text = EXAMPLE.replace("      minReplicas: 1\n", f"      minReplicas: {min_replicas}\n")
+    spec, _ = load_text_marked(text, "x.yaml")
+    rules = build(spec, "x.yaml")[1]["observability/overlays/kubernetes/rules.yaml"]
+    assert ("LlmdPoolWithoutEndpoints" in rules) is alerted
+    assert "LlmdPickerMetricsMissing" in rules

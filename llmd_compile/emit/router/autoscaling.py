@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 from typing import Any
+from urllib.parse import urlsplit
 
 from llmd_compile import yamlio
 from llmd_compile.catalog import autoscaling as cat
@@ -129,15 +130,19 @@ def adapter_values(stack: Stack, platform: str) -> dict[str, Any] | None:
     rules = scalers.adapter_rules(stack)
     if not rules:
         return None
-    url, _, port = server(stack, platform).rpartition(":")
-    values: dict[str, Any] = {"prometheus": {"url": url, "port": int(port) if port.isdigit() else 443}}
+    parsed = urlsplit(server(stack, platform))
+    url = f"{parsed.scheme}://{parsed.hostname}{parsed.path}"  # the chart joins url and port itself
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    values: dict[str, Any] = {"prometheus": {"url": url, "port": port}}
     if platform == "openshift" or stack.spec.observability.stack == "prometheus-operator":
-        # components/prometheus-adapter/tls-adapter-values.yaml: trust the Prometheus serving CA.
-        secret = "prometheus-web-tls" if platform != "openshift" else cat.METRICS_READER_SECRET
-        key = "ca.crt" if platform != "openshift" else "service-ca.crt"
+        # components/prometheus-adapter/tls-adapter-values.yaml: trust the Prometheus serving CA (on OpenShift the
+        # service CA, which OpenShift injects into every namespace as ConfigMap openshift-service-ca.crt).
+        source: dict[str, Any] = (
+            {"configMap": {"name": "openshift-service-ca.crt", "items": [{"key": "service-ca.crt", "path": "ca.crt"}]}}
+            if platform == "openshift" else
+            {"secret": {"secretName": "prometheus-web-tls", "items": [{"key": "ca.crt", "path": "ca.crt"}]}})
         values.update({
-            "extraVolumes": [{"name": "prometheus-ca", "secret": {"secretName": secret,
-                                                                  "items": [{"key": key, "path": "ca.crt"}]}}],
+            "extraVolumes": [{"name": "prometheus-ca", **source}],
             "extraVolumeMounts": [{"name": "prometheus-ca", "mountPath": "/etc/prometheus-ca", "readOnly": True}],
             "extraArguments": ["--prometheus-ca-file=/etc/prometheus-ca/ca.crt"],
         })
@@ -234,7 +239,8 @@ def readme(stack: Stack, base: dict[str, dict[str, Any]]) -> str:
     if scalers.adapter_rules(stack):
         lines.append(f"- the Prometheus Adapter (`helm install prometheus-adapter {cat.ADAPTER_CHART} -f "
                      "prometheus-adapter/values-<platform>.yaml`, repo " + cat.ADAPTER_REPO + "); it and KEDA "
-                     "cannot both serve the external metrics API.")
+                     "cannot both serve the external metrics API. On OpenShift, Thanos answers its ServiceAccount "
+                     "only with cluster-monitoring-view bound to it.")
     if wva_controllers(stack):
         lines.append(f"- the WVA controller: `kubectl apply -k wva/<platform>` (WVA {cat.WVA_REF}, namespace-scoped "
                      f"to `{ns}`), after KEDA: WVA watches ScaledObjects only if their CRD exists when it starts.")

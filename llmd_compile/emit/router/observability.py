@@ -20,6 +20,7 @@ from llmd_compile.catalog import metrics
 from llmd_compile.emit import epp, gitops
 from llmd_compile.emit.kustomize import KUSTOMIZE_API, platforms
 from llmd_compile.emit.router import modelservers, podspec
+from llmd_compile.errors import SpecError
 from llmd_compile.resolve import Stack
 from llmd_compile.spec.autoscaling import Wva
 
@@ -58,7 +59,11 @@ SCALING_PANELS = (
 
 
 def flow_control(stack: Stack) -> bool:
-    return "flowControl" in (epp.endpoint_picker_config(stack).get("featureGates") or [])
+    try:
+        config = epp.endpoint_picker_config(stack)
+    except SpecError:  # reported once, by the epp emitter
+        return False
+    return "flowControl" in (config.get("featureGates") or [])
 
 
 def selector(stack: Stack, metric: metrics.Metric) -> str:
@@ -131,14 +136,20 @@ def rules(stack: Stack) -> list[dict[str, Any]]:
     ready = f'llm_d_epp_ready_endpoints{{namespace="{ns}"}}'
     errors = expr(stack, "llm_d_epp_request_error_total", "rate")
     total = expr(stack, "llm_d_epp_request_total", "rate")
-    picker = [
+    scalers = stack.spec.autoscaling.scalers if stack.spec.autoscaling else []
+    # Scaled to zero on purpose, an empty pool is no incident (the picker queues until a replica is Ready).
+    picker = [] if any(s.minReplicas == 0 for s in scalers) else [
         _alert("LlmdPoolWithoutEndpoints", f"max({ready}) == 0", "2m", "critical",
-               f"InferencePool {stack.names.pool} has no ready model-server endpoint"),
+               f"InferencePool {stack.names.pool} has no ready model-server endpoint")]
+    picker += [
         _alert("LlmdPickerMetricsMissing", f"absent({ready})", "5m", "warning",
                f"no picker metrics from {stack.names.epp}: the ServiceMonitor is missing or not scraped"),
         _alert("LlmdPickerErrorRatio", f"({errors}) / ({total}) > 0.05", "10m", "warning",
                "more than 5% of requests through the picker fail"),
     ]
+    picker.append(_alert("LlmdPickerCannotReadModelServers", expr(stack, "llm_d_epp_datalayer_poll_errors_total",
+                                                                   "rate") + " > 0", "10m", "warning",
+                         "the picker fails to poll model-server metrics: it routes on stale load"))
     if flow_control(stack):
         picker.append(_alert("LlmdPoolSaturated", expr(stack, "llm_d_epp_flow_control_pool_saturation", "max")
                              + " > 1", "10m", "warning", "the pool is past flow control's set point: scale out"))
@@ -150,7 +161,7 @@ def rules(stack: Stack) -> list[dict[str, Any]]:
     ]
     groups = [{"name": f"{stack.spec.metadata.name}.picker", "rules": picker},
               {"name": f"{stack.spec.metadata.name}.vllm", "rules": vllm}]
-    if any(isinstance(s.scaler, Wva) for s in (stack.spec.autoscaling.scalers if stack.spec.autoscaling else [])):
+    if any(isinstance(s.scaler, Wva) for s in scalers):
         groups.append({"name": f"{stack.spec.metadata.name}.wva", "rules": [_alert(
             "LlmdWvaMetricMissing", f'absent(wva_desired_replicas{{namespace="{ns}"}})', "10m", "warning",
             "WVA publishes no desired replicas: the autoscaler sits on its fallback")]})
