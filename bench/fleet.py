@@ -165,7 +165,9 @@ def stack(seed: int, i: int, profiles: tuple[Profile, ...] = PROFILES) -> dict:
     spec: dict = {
         "apiVersion": "llmd-compile/v1alpha1",
         "kind": "Stack",
-        "metadata": {"name": name, "namespace": f"llm-d-{team}"},
+        # Router shape: the Gateway recipe is per namespace and routes without a header match collide across
+        # stacks behind one Gateway (the cross-stack check), so each stack gets its namespace (as the guides do).
+        "metadata": {"name": name, "namespace": f"llm-d-{team}-{i:05d}" if profile.router else f"llm-d-{team}"},
     }
     if profile.release:
         spec["release"] = profile.release

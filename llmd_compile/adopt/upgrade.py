@@ -227,11 +227,11 @@ class _Upgrade:
             self.ed.delete(("accelerator", "dra"))
             self.change("accelerator.dra", "dropped: the router shape's kustomize model servers request accelerators "
                                            "as device-plugin resources (no ResourceClaimTemplates yet)")
-        if self.here("benchmark", "guidellm"):
+        # The router shape writes the guidellm Job (bench/), through the Gateway: only a standalone stack drops it.
+        if self.here("benchmark", "guidellm") and node_at(self.doc, ("gateway", "provider")) == "none":
             self.drop(("benchmark", "guidellm"))
-            self.change("benchmark.guidellm", f"dropped: release {self.new.name} (the router shape) generates no "
-                                              "guidellm Job yet")
-            self.decide("benchmark.guidellm", "write it back when the router shape generates the benchmark Job")
+            self.change("benchmark.guidellm", "dropped: a standalone router stack (gateway.provider: none) has no "
+                                              "gateway Service to drive the guidellm benchmark through")
         at: tuple[str, ...] = ("scheduler", "precisePrefixCache", "kvEvents", "discovery")
         if self.here(*at) and node_at(self.doc, at) == "service":
             self.drop(at)

@@ -73,6 +73,12 @@ def _prefix_params(stack: Stack, type_name: str) -> tuple[dict[str, Any], str | 
     for key in ("maxPrefixBlocksToMatch", "lruCapacityPerServer"):
         if key in names:
             params[key] = getattr(tuning, key)
+    if stack.router is not None:
+        # Router shape: only the tuning the user wrote; the rest is the router's own defaults, as the v0.9 guides
+        # leave it (e.g. maxPrefixBlocksToMatch 2048 from router v0.10.0, not the GAIE-era 256 of the spec default).
+        source = {"blockSizeTokens": "blockSizeTokens", "blockSize": "blockSize", "hashBlockSize": "blockSize",
+                  "maxPrefixBlocksToMatch": "maxPrefixBlocksToMatch", "lruCapacityPerServer": "lruCapacityPerServer"}
+        params = {k: v for k, v in params.items() if source[k] in tuning.model_fields_set}
     return params, target
 
 
@@ -152,7 +158,7 @@ def _scorers(stack: Stack, problems: list[Problem]) -> tuple[list[dict[str, Any]
         if intent == "prefixCache":
             params, producer = _prefix_params(stack, type_name)
             if producer:
-                plugins.append({"type": producer, "parameters": params})
+                plugins.append({"type": producer, **({"parameters": params} if params else {})})
             elif params:
                 plugin["parameters"] = params
         plugins.append(plugin)

@@ -51,10 +51,6 @@ _OWN_LABEL = {"router.modelServers.matchLabels": "the guide reuses the optimized
                                                  "guide label; we label this stack's own model servers"}
 _EXPLICIT = {"single-profile-handler": "written explicitly (the router injects it for one profile)",
              "max-score-picker": "written explicitly (the router's default picker)"}
-_GPU_TUNING = {"gpu-prefix-cache-producer.parameters": "scheduler.prefixCache's tuning (the router's defaults: 16 "
-                                                       "tokens per block, 256 blocks, 31250 LRU entries) written out",
-               "cpu-prefix-cache-producer.parameters.blockSizeTokens": "the CPU tier hashes blocks as the GPU tier "
-                                                                       "does: the same blockSizeTokens, written out"}
 _PRODUCER = {"approx-prefix-cache-producer": "written explicitly with scheduler.prefixCache's tuning; the guide "
                                              "lets the router add it with its defaults"}
 
@@ -82,17 +78,17 @@ _LMCACHE_SLIP = {
 CASES_BY_NAME = {
     "tiered-prefix-cache-native-cpu": Case(
         TIERED_VALUES, f"{TIERED_MS}/native/cpu/base", {**_VALUES},
-        {**_EXPLICIT, **_GPU_TUNING},
+        {**_EXPLICIT},
         {"env.PYTHONHASHSEED": "we pin the hash seed on every offloading pod (the guide does on its fs path) so a "
                                "prefix hashes to the same blocks across pods and restarts",
          "env.HF_HOME": _TIERED_POD["env.HF_HOME"]}),
     "tiered-prefix-cache-native-fs": Case(
         TIERED_VALUES, f"{TIERED_MS}/native/fs/base", {**_VALUES},
-        {**_EXPLICIT, **_GPU_TUNING},
+        {**_EXPLICIT},
         {"env.HF_HOME": _TIERED_POD["env.HF_HOME"], **_ROOT}),
     "tiered-prefix-cache-lmcache-fs": Case(
         TIERED_VALUES, f"{TIERED_MS}/lmcache-connector/fs/base", {**_VALUES},
-        {**_EXPLICIT, **_GPU_TUNING},
+        {**_EXPLICIT},
         {"env.HF_HOME": _TIERED_POD["env.HF_HOME"], **_LMCACHE_SLIP}),
     "flow-control": Case(
         "flow-control/router/flow-control.values.yaml", "optimized-baseline/modelserver/gpu/vllm/base",

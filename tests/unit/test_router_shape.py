@@ -119,3 +119,16 @@ def test_router_examples_are_byte_identical_across_hash_seeds(tmp_path: Path) ->
     for rel, data in trees[0].items():
         if rel.count("/") and not rel.endswith(".llmd-compile.lock"):
             assert committed.get(rel) == data, f"out/{rel} differs from a fresh compile"
+
+
+@pytest.mark.parametrize(("release", "image", "shape", "marker"), [
+    ("v0.6", "ghcr.io/llm-d/llm-d-cuda:v0.6.0", "helm", "values/modelservice.yaml"),
+    ("v0.8", "vllm/vllm-openai:v0.23.0", "router", "values/router.yaml"),
+    ("v0.9", "docker.io/vllm/vllm-openai:v0.26.0", "router", "values/router.yaml"),
+])
+def test_one_spec_compiles_per_release(release: str, image: str, shape: str, marker: str) -> None:
+    """specs/optimized-baseline.yaml with only the release (and its vLLM image) changed: the release decides."""
+    text = (REPO / "specs" / "optimized-baseline.yaml").read_text(encoding="utf-8")
+    text = text.replace("release: v0.9", f"release: {release}").replace("docker.io/vllm/vllm-openai:v0.26.0", image)
+    stack, files = build(load_text(text, "s.yaml"), "s.yaml")
+    assert stack.shape == shape and marker in files

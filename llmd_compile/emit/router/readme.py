@@ -82,10 +82,10 @@ def emit(stack: Stack) -> dict[str, str]:
     if gitops.control_plane(stack):
         lines.append("helmfile -f prereqs/helmfile.yaml apply")
     if gw:
-        lines += [f"kubectl apply -k gateway/overlays/{p}   # {p}" for p in spec.platforms.names()]
+        lines += [f"kubectl apply -k gateway/overlays/{p}   # on {p} only" for p in spec.platforms.names()]
     lines += [f"helm install {rel['name']} {rel['oci']} --version {rel['version']} -f {values.VALUES_FILE} -n {ns}"
               "   # or: helmfile apply",
-              *(f"kubectl apply -k modelserver/overlays/{p}   # {p}" for p in spec.platforms.names()),
+              *(f"kubectl apply -k modelserver/overlays/{p}   # on {p} only" for p in spec.platforms.names()),
               "```", "", "## Verify", ""]
     routed = providers.has_gateway(spec.gateway.provider)  # a Gateway in front, created here or by another stack
     ip = (f"kubectl get gateway {n.gateway} -n {ns} -o jsonpath='{{.status.addresses[0].value}}'" if routed else
