@@ -101,7 +101,7 @@ def upgrade_command(spec: str, target: str, show_diff: bool) -> None:
         click.echo(f"decide: {line}")
     if show_diff:
         click.echo("".join(difflib.unified_diff(text.splitlines(True), upgraded.text.splitlines(True),
-                                                f"a/{spec}", f"b/{spec}")), nl=False)
+                                                f"a/{spec.lstrip('/')}", f"b/{spec.lstrip('/')}")), nl=False)
         sys.exit(1 if upgraded.text != text else 0)
     click.echo(f"{spec}: upgraded to {target} ({len(upgraded.changes)} changes, {len(upgraded.decisions)} decisions "
                "for you); `llmd-compile --diff " + spec + "` shows what changes in out/")

@@ -63,6 +63,9 @@ def problems(stack: Stack) -> list[Problem]:
     if stack.disaggregated:
         found.append(at("P/D already sets vLLM's --kv-transfer-config (NixlConnector); combining it with offloading "
                         "needs a MultiConnector, which is not generated: drop kvOffload or prefill"))
+    if spec.accelerator.vendor == "google":
+        found.append(at("TPUs offload through vLLM's TPU KV-cache connector (guides/tiered-prefix-cache/modelserver/"
+                        "tpu), which is not generated yet"))
     if spec.accelerator.vendor in ("simulated", "cpu"):
         found.append(at(f"accelerator.vendor {spec.accelerator.vendor} has no accelerator memory to offload from"))
     if any(a.split("=", 1)[0] == "--kv-transfer-config" for a in spec.decode.args):

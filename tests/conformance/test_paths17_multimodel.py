@@ -42,7 +42,7 @@ def _labels(doc: dict[str, Any]) -> dict[str, str]:
 def test_one_gateway_routes_each_model_to_its_own_pool() -> None:
     owners = [s for s in PAIR if (REPO_ROOT / "out" / ro.compiled(s)[0].spec.metadata.name / "gateway").is_dir()]
     assert owners == ["multi-model-qwen.yaml"], "exactly one stack creates the Gateway"
-    gateways = ro.by_kind(_built(owners[0], "gateway"), "Gateway")
+    gateways = ro.by_kind(_built(owners[0], "gateway/overlays/kubernetes"), "Gateway")
     assert len(gateways) == 1 and not validate_any(gateways[0])
     gateway = gateways[0]
     pods = {s: [d for d in _built(s, "modelserver/overlays/kubernetes") if d["kind"] == "Deployment"] for s in PAIR}

@@ -42,3 +42,12 @@ def test_gone(image: str, replacement: str | None) -> None:
 def test_only_the_picker_has_reports() -> None:
     # CURRENT.md §5 cites three failed-pull reports for the picker and none for the other two.
     assert {r for r, g in images.GONE.items() if g.reported} == {"ghcr.io/llm-d/llm-d-inference-scheduler"}
+
+
+def test_the_router_catalog_agrees() -> None:
+    """catalog/router.py keeps its own list for the router shape's resolve error; both say CURRENT.md §5."""
+    from llmd_compile.catalog import router
+
+    assert set(router.DEAD_IMAGE_REPOS) == set(images.GONE)
+    for repository in ("ghcr.io/llm-d/llm-d-inference-scheduler", "ghcr.io/llm-d/llm-d-routing-sidecar"):
+        assert router.RENAMED[repository] == images.GONE[repository].replacement

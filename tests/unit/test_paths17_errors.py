@@ -33,6 +33,9 @@ platforms: {kubernetes: {}}
 
 CASES = [
     # (old, new, expected located message)
+    ("accelerator: {vendor: nvidia, model: H100}", "accelerator: {vendor: google, model: TPU-v6e}",
+     "feat.yaml:11:1: kvOffload: TPUs offload through vLLM's TPU KV-cache connector (guides/tiered-prefix-cache/"
+     "modelserver/tpu), which is not generated yet"),
     ("release: v0.9", "release: v0.6",
      "feat.yaml:11:1: kvOffload: KV offloading is generated for the router shape only (release v0.8 or v0.9)"),
     ("  kvBytesPerToken: 262144", "  kvBytesPerToken: 262144\n  cpuLruCapacityPerServer: 1000",
@@ -78,7 +81,11 @@ def test_good_spec_compiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     Path("feat.yaml").write_text(GOOD, encoding="utf-8")
     result = CliRunner().invoke(main, ["feat.yaml", "--out", "out"])
     assert result.exit_code == 0, result.output
-    assert Path("out/feat/modelserver/base/decode.yaml").is_file()
+    decode = Path("out/feat/modelserver/base/decode.yaml").read_text(encoding="utf-8")
+    # No memory in the spec: the pod requests twice the 100Gi tier, as the guide requests 200Gi for its 100 GB tier
+    # (tiered-prefix-cache/modelserver/gpu/vllm/base/patch-vllm.yaml).
+    assert "memory: 200Gi" in decode
+    assert '"cpu_bytes_to_use":107374182400' in decode.replace("\\", "")
 
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
