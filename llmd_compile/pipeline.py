@@ -166,8 +166,7 @@ def _diagnose(stack: Stack, files: dict[str, str], loaded: Loaded, strict: bool,
     from llmd_compile.spec.load import locate_field, with_origin
 
     rendered = None
-    helm_era = "helmfile.yaml" in files and not any(rel.startswith("values/router") for rel in files)
-    if charts is not None and helm_era:  # `lint --charts`: the LLMD44x rules see the charts' output
+    if charts is not None and "helmfile.yaml" in files:  # `lint --charts`: the LLMD44x rules see the charts' output
         from llmd_compile import render
 
         objects, disagreements = render.release_objects(files, charts)

@@ -2,10 +2,12 @@
 
 For each platform overlay of ``out/<stack>/``: the chart releases of its ``helmfile.yaml`` rendered in process
 with the pinned charts from a local charts directory (layout ``<chart>/<version>/``, as ``../shared/upstream/
-charts``; Helm's Go engine from the optional ``helm-python-sdk``, imported only here) plus the overlay built by
-``kubectl kustomize``. Objects are split as Helm splits a manifest, given the release namespace where Helm
-would, and written one file per object, sorted, under ``out/<stack>/rendered/<platform>/``; an Argo CD
-Application per platform syncs that directory instead of the charts (``rendered/argocd/<platform>.yaml``).
+charts``; Helm's Go engine from the optional ``helm-python-sdk``, imported only here) plus the overlays built by
+``kubectl kustomize``: the Helm era's ``overlays/<platform>``; the router shape's (llm-d v0.8+) router chart
+release plus every ``<part>/overlays/<platform>`` (modelserver, gateway, autoscaling, observability). Objects
+are split as Helm splits a manifest, given the release namespace where Helm would, and written one file per
+object, sorted, under ``out/<stack>/rendered/<platform>/``; an Argo CD Application per platform syncs that
+directory instead of the charts (``rendered/argocd/<platform>.yaml``).
 
 The rendered tree is not in the stack's ownership manifest: the compile never touches it, and ``--render``
 replaces it whole each time (built beside it, then swapped).
@@ -152,14 +154,29 @@ def chart_objects(stack_dir: Path, charts: Path | Fetcher) -> list[dict[str, Any
     return release_objects({}, charts, base=stack_dir)[0]
 
 
+def overlay_dirs(stack_dir: Path, platform: str) -> list[Path]:
+    """The kustomize directories that make up a platform: ``overlays/<platform>`` (Helm era) or, for the router
+    shape, ``<part>/overlays/<platform>`` of every part that has one (sorted by part)."""
+    if is_router(stack_dir):
+        return sorted(p for p in stack_dir.glob(f"*/overlays/{platform}") if (p / "kustomization.yaml").is_file())
+    return [stack_dir / "overlays" / platform]
+
+
+def platforms(stack_dir: Path) -> list[str]:
+    pattern = "*/overlays/*/kustomization.yaml" if is_router(stack_dir) else "overlays/*/kustomization.yaml"
+    return sorted({p.parent.name for p in stack_dir.glob(pattern)})
+
+
 def overlay_objects(stack_dir: Path, platform: str) -> list[dict[str, Any]]:
+    return [d for path in overlay_dirs(stack_dir, platform) for d in _kustomize(path)]
+
+
+def _kustomize(path: Path) -> list[dict[str, Any]]:
     if shutil.which("kubectl") is None:
-        raise _fail(stack_dir / "overlays" / platform, "--render builds the overlays with kubectl kustomize: "
-                                                       "kubectl not on PATH")
-    proc = subprocess.run(["kubectl", "kustomize", str(stack_dir / "overlays" / platform)], capture_output=True,
-                          text=True, check=False)
+        raise _fail(path, "--render builds the overlays with kubectl kustomize: kubectl not on PATH")
+    proc = subprocess.run(["kubectl", "kustomize", str(path)], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
-        raise _fail(stack_dir / "overlays" / platform, f"kubectl kustomize failed: {proc.stderr.strip()}")
+        raise _fail(path, f"kubectl kustomize failed: {proc.stderr.strip()}")
     return [d for d in _yaml().load_all(proc.stdout) if isinstance(d, dict) and d]
 
 
@@ -184,13 +201,16 @@ def _plain(node: Any) -> Any:
 
 
 def _application(stack_dir: Path, platform: str, source: str) -> str | None:
-    """The stack's Argo CD child that syncs the overlay, pointed at the rendered directory instead."""
-    child = stack_dir / "argocd" / platform / "30-stack.yaml"
+    """The stack's Argo CD child that syncs the (model-server) overlay, pointed at the rendered directory instead."""
+    router = is_router(stack_dir)
+    child = stack_dir / "argocd" / platform / ("30-modelserver.yaml" if router else "30-stack.yaml")
     if not child.is_file():
         return None
     app = _yaml().load(child.read_text(encoding="utf-8"))
     overlay_path = str(app["spec"]["sources"][0]["path"])
     base = overlay_path.rsplit("/overlays/", 1)[0]
+    if router:  # <stack>/modelserver/overlays/<platform>: the stack's own directory is one up
+        base = base.rsplit("/", 1)[0]
     app["metadata"]["name"] = f"{stack_dir.name}-{platform}-rendered"
     app["metadata"].pop("annotations", None)
     app["spec"]["sources"][0]["path"] = f"{base}/{RENDERED}/{platform}"
@@ -203,8 +223,7 @@ def render_stack(stack_dir: Path, charts: Path | Fetcher) -> dict[str, str]:
     source = _source(stack_dir)
     charted = chart_objects(stack_dir, charts)
     files: dict[str, str] = {}
-    overlays = sorted(p.name for p in (stack_dir / "overlays").iterdir() if (p / "kustomization.yaml").is_file())
-    for platform in overlays:
+    for platform in platforms(stack_dir):
         for doc in sorted([*charted, *overlay_objects(stack_dir, platform)], key=_key):
             rel = f"{platform}/{_filename(doc)}"
             if rel in files:
@@ -222,7 +241,8 @@ def _source(stack_dir: Path) -> str:
 
 
 def stacks_of(out: Path, specs: list[Path]) -> list[Path]:
-    """The Helm-era stack directories in ``out`` compiled from these spec files (their manifests name them)."""
+    """The stack directories (with a helmfile.yaml) in ``out`` compiled from these spec files (their manifests
+    name them)."""
     wanted = {p.as_posix() for p in specs} | {p.resolve().as_posix() for p in specs}
     found = []
     for manifest in sorted(out.glob(f"*/{MANIFEST}")):
@@ -233,10 +253,14 @@ def stacks_of(out: Path, specs: list[Path]) -> list[Path]:
     return found
 
 
-def _helm_era(stack_dir: Path) -> bool:
-    """The shape --render knows: releases in helmfile.yaml plus kustomize overlays (not the router shape's
-    gateway/ + modelserver/ trees, which another family emits)."""
-    return (stack_dir / "overlays").is_dir() and not any((stack_dir / "values").glob("router*.yaml"))
+def is_router(stack_dir: Path) -> bool:
+    """The router shape (llm-d v0.8+): values/router.yaml for the router chart, kustomize trees per part."""
+    return (stack_dir / "values" / "router.yaml").is_file()
+
+
+def _renderable(stack_dir: Path) -> bool:
+    """Releases in helmfile.yaml plus kustomize overlays: the Helm era's overlays/, the router shape's parts."""
+    return bool(platforms(stack_dir)) if is_router(stack_dir) else (stack_dir / "overlays").is_dir()
 
 
 def write(stack_dir: Path, files: dict[str, str]) -> None:
@@ -260,7 +284,7 @@ def write(stack_dir: Path, files: dict[str, str]) -> None:
 def stale(out: Path, specs: list[Path], charts: Path | Fetcher) -> list[str]:
     """`--check --render`: rendered files that are missing, differ or are extra (paths under out/)."""
     found = []
-    for stack_dir in filter(_helm_era, stacks_of(out, specs)):
+    for stack_dir in filter(_renderable, stacks_of(out, specs)):
         want = render_stack(stack_dir, charts)
         root = stack_dir / RENDERED
         have = {p.relative_to(root).as_posix(): p for p in root.rglob("*") if p.is_file()} if root.is_dir() else {}
@@ -283,8 +307,8 @@ def run(out: Path, specs: list[Path], charts: Path | Fetcher) -> list[str]:
     """Render and write every stack of ``specs``; one summary line per stack (the lock saved once all rendered)."""
     lines = []
     for stack_dir in stacks_of(out, specs):
-        if not _helm_era(stack_dir):
-            lines.append(f"{stack_dir.name}: not rendered (--render covers the Helm-era shape: helmfile + overlays/)")
+        if not _renderable(stack_dir):
+            lines.append(f"{stack_dir.name}: not rendered (no kustomize overlays)")
             continue
         files = render_stack(stack_dir, charts)
         write(stack_dir, files)

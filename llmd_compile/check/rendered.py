@@ -1,5 +1,6 @@
 """What the rendered charts show (`lint --charts DIR`; LLMD44x): rules over the objects Helm creates from our
-values, plus our base manifests. Without charts (every compile) they find nothing."""
+values (the Helm-era releases, or the router chart), plus our base manifests (the router shape's model
+servers). Without charts (every compile) they find nothing."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from llmd_compile.check import Finding, Rule
 from llmd_compile.check.artifacts import Artifacts
 
 _CHART_FIELD = {"llm-d-infra": "charts.infra", "inferencepool": "charts.inferencepool",
-                "llm-d-modelservice": "charts.modelservice"}
+                "llm-d-modelservice": "charts.modelservice", "llm-d-router-gateway": "charts.router",
+                "llm-d-router-standalone": "charts.router"}
 # Extended resources of the accelerator device plugins (NVIDIA, AMD, Google, Intel, Habana).
 _ACCELERATOR = re.compile(r"^(nvidia\.com/gpu|amd\.com/gpu|google\.com/tpu|gpu\.intel\.com/.+|habana\.ai/gaudi)$")
 

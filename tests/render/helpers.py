@@ -97,6 +97,23 @@ def helm_era_stacks(out: Path) -> list[str]:
     return sorted(p.name for p in out.iterdir() if p.is_dir() and is_helm_era(p))
 
 
+def is_router(stack: Path) -> bool:
+    """A router-shape stack (llm-d v0.8+): the router chart's values/router.yaml released by helmfile.yaml, and
+    one kustomize tree per part (modelserver/, gateway/, autoscaling/, observability/), each with overlays/."""
+    return (stack / "values" / "router.yaml").is_file() and (stack / "helmfile.yaml").is_file()
+
+
+def router_stacks(out: Path) -> list[str]:
+    return sorted(p.name for p in out.iterdir() if p.is_dir() and is_router(p))
+
+
+def overlay_dirs(stack: Path, platform: str) -> list[Path]:
+    """What `kubectl kustomize` builds for a platform: overlays/<platform>, or every <part>/overlays/<platform>."""
+    if is_router(stack):
+        return sorted(p.parent for p in stack.glob(f"*/overlays/{platform}/kustomization.yaml"))
+    return [stack / "overlays" / platform]
+
+
 def kubernetes_version(stack: Path) -> str | None:
     """``cluster.kubernetesVersion`` of the spec the stack was compiled from (named in every file's header)."""
     header = (stack / "helmfile.yaml").read_text(encoding="utf-8").splitlines()[0]
@@ -112,7 +129,8 @@ def kubernetes_version(stack: Path) -> str | None:
 
 
 def platforms(stack: Path) -> list[str]:
-    return sorted(p.name for p in (stack / "overlays").iterdir() if (p / "kustomization.yaml").is_file())
+    pattern = "*/overlays/*/kustomization.yaml" if is_router(stack) else "overlays/*/kustomization.yaml"
+    return sorted({p.parent.name for p in stack.glob(pattern)})
 
 
 def split_helm(text: str) -> list[str]:
@@ -206,11 +224,17 @@ def render_charts(stack: Path) -> tuple[list[Obj], list[str]]:
 
 
 def kustomize(stack: Path, platform: str) -> tuple[list[Obj], list[str]]:
-    path = stack / "overlays" / platform
-    proc = subprocess.run(["kubectl", "kustomize", str(path)], capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        return [], [f"kubectl kustomize {path} failed: {proc.stderr.strip()}"]
-    return parse_split(f"overlays/{platform}", proc.stdout)
+    objects: list[Obj] = []
+    problems: list[str] = []
+    for path in overlay_dirs(stack, platform):
+        proc = subprocess.run(["kubectl", "kustomize", str(path)], capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            problems.append(f"kubectl kustomize {path} failed: {proc.stderr.strip()}")
+            continue
+        objs, probs = parse_split(path.relative_to(stack).as_posix(), proc.stdout)
+        objects += objs
+        problems += probs
+    return objects, problems
 
 
 def render_stack(stack: Path, platform: str) -> Rendered:

@@ -45,6 +45,25 @@ CASES = [
      "'path' was unexpected"),
     ("gateway-smoke-service", "gke", "kubernetes", "base/smoke-test-job.yaml",
      "/gateways/infra-gke-inference-gateway", "/gateways/infra-gke-gateway", "which is not rendered"),
+    # Router shape (llm-d v0.8+): the router chart's objects wired to the kustomize model servers and Gateway.
+    ("router-pool-label", "optimized-baseline", "kubernetes", "values/router.yaml",
+     "llm-d.ai/guide: optimized-baseline", "llm-d.ai/guide: optimized", "matches no rendered pod template"),
+    ("router-parent-ref", "optimized-baseline", "kubernetes", "values/router.yaml",
+     "inferenceGatewayName: llm-d-inference-gateway", "inferenceGatewayName: llm-d-gateway",
+     "parentRef Gateway llm-d-gateway"),
+    ("router-target-port", "optimized-baseline", "openshift", "values/router.yaml",
+     "      - number: 8000", "      - number: 8001", "target port(s) [8001]"),
+    ("router-epp-config", "pd-disaggregation", "kubernetes", "epp/endpoint-picker-config.yaml",
+     "type: prefix-cache-scorer", "type: precise-prefix-cache-scorer",
+     "differs from epp/endpoint-picker-config.yaml"),
+    ("router-pvc-name", "optimized-baseline", "kubernetes", "modelserver/base/pvc.yaml",
+     "name: llama-model-storage", "name: llama-models", "claims PVC llama-model-storage"),
+    ("router-second-accelerator", "optimized-baseline", "kubernetes", "modelserver/base/decode.yaml",
+     '            requests:\n              nvidia.com/gpu: "1"\n',
+     '            requests:\n              nvidia.com/gpu: "1"\n              amd.com/gpu: "1"\n',
+     "more than one accelerator kind"),
+    ("router-standalone-pool-label", "standalone", "openshift", "values/router.yaml",
+     "llm-d.ai/guide: standalone", "llm-d.ai/guide: alone", "matches no rendered pod template"),
 ]
 
 

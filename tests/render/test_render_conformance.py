@@ -1,5 +1,6 @@
-"""Every Helm-era stack in out/ and in the golden corpus (tests/golden/out), rendered with the real charts at its
-pinned versions plus each platform overlay built by kubectl kustomize: both splitters agree, every object
+"""Every stack in out/ and in the golden corpus (tests/golden/out), rendered with the real charts at its pinned
+versions (Helm era: llm-d-infra/inferencepool/llm-d-modelservice; router shape: the llm-d router chart) plus each
+platform's kustomize overlays built by kubectl kustomize: both splitters agree, every object
 validates as the API server would (structural schema, defaults, CEL rules), and every cross-object reference
 resolves (tests/render/wiring.py)."""
 
@@ -16,6 +17,13 @@ REPO = Path(__file__).resolve().parents[2]
 ROOTS = {"out": REPO / "out", "golden": REPO / "tests" / "golden" / "out"}
 CASES = [(f"{root}/{s}", p) for root, d in ROOTS.items() for s in helpers.helm_era_stacks(d)
          for p in helpers.platforms(d / s)]
+# Router-shape stacks (llm-d v0.8+): the router chart's release plus every <part>/overlays/<platform>.
+ROUTER_CASES = [(f"{root}/{s}", p) for root, d in ROOTS.items() for s in helpers.router_stacks(d)
+                for p in helpers.platforms(d / s)]
+CASES += ROUTER_CASES
+# A stack whose route attaches to another stack's Gateway (spec gateway.create: false): wired together with the
+# objects of that stack's gateway/ tree, as they share one cluster.
+PEERS = {"out/multi-model-llama": "out/multi-model-qwen"}
 
 # Known defects, strict: each must fail until fixed, then its line goes (issue 14's five are fixed).
 KNOWN: dict[tuple[str, str], str] = {}
@@ -47,6 +55,7 @@ def _mark(check: str) -> list[object]:
 
 def test_there_are_stacks_to_render() -> None:
     assert len([c for c in CASES if c[0].startswith("out/")]) >= 20, CASES
+    assert {"out/optimized-baseline", "out/pd-disaggregation", "out/standalone"} <= {s for s, _ in ROUTER_CASES}
     assert len([c for c in CASES if c[0].startswith("golden/")]) >= 8, CASES
 
 
@@ -66,7 +75,17 @@ def test_objects_validate(stack: str, platform: str) -> None:
 
 @pytest.mark.parametrize(("stack", "platform"), _mark("wiring"))
 def test_wiring(stack: str, platform: str) -> None:
-    assert wiring.problems(rendered(stack, platform), _dir(stack)) == []
+    r = rendered(stack, platform)
+    if stack in PEERS:
+        peer, _ = helpers.kustomize(_dir(PEERS[stack]), platform)
+        r = helpers.Rendered(r.stack, platform, [*r.objects, *(o for o in peer if o.source.startswith("gateway/"))])
+    assert wiring.problems(r, _dir(stack)) == []
+
+
+def test_peer_gateway_is_needed() -> None:
+    """Without its peer's Gateway the shared-gateway stack's route dangles (so PEERS is not decoration)."""
+    for stack in PEERS:
+        assert any("parentRef Gateway" in p for p in wiring.problems(rendered(stack, "kubernetes"), _dir(stack)))
 
 
 @pytest.mark.parametrize(("stack", "kind"), sorted(NO_ORACLE))
