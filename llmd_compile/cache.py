@@ -26,11 +26,12 @@ CACHE = ".llmd-compile-cache"
 _FORMER = ".llmd-compile-cache.json"  # 0.1's single JSON document: never read, removed by the next save
 _PACKAGE = Path(__file__).resolve().parent
 
-# The file: a first line with the tool digest (a JSON string), then a line per spec of five JSON texts joined by
+# The file: a first line with the tool digest (a JSON string), then a line per spec of six JSON texts joined by
 # tabs (JSON never holds a raw tab): the spec's absolute path, its stack's name, {input path: [sha256, size,
-# mtime_ns]}, [the spec as shown in messages, [[every diagnostic's fields]...]] and {output relpath: [sha256,
-# size, mtime_ns]}. A run parses only what it checks (the inputs of every spec before the outputs of any), and a
-# save writes the lines of specs it did not compile back as read.
+# mtime_ns]}, [the spec as shown in messages, [[every diagnostic's fields]...]], {output relpath: [sha256,
+# size, mtime_ns]} and what the checks of stacks against each other read of those outputs (crossstack.summary:
+# `null` when not router-shaped; empty: unknown, read from out/). A run parses only what it checks (the inputs of
+# every spec before the outputs of any), and a save writes the lines of specs it did not compile back as read.
 #
 # The diagnostics are what the compile printed (warnings) or would promote (--strict): a run answered from the
 # cache prints them again, and a --strict run compiles a stack that has warnings, so every verdict and message is
@@ -50,6 +51,7 @@ class Entry:
     stack: str
     files: str
     diagnostics: tuple[Diagnostic, ...] = ()
+    crossstack: str = ""  # crossstack.summary of the outputs (valid once `intact` holds); "": not recorded
 
 
 def _sha(data: bytes) -> str:
@@ -132,7 +134,7 @@ def unchanged(memo: Memo, tool: str, spec: Path, source: str, strict: bool = Fal
     if rest is None:
         return None
     try:
-        stack_json, inputs_json, diagnostics_json, files = rest.split("\t")
+        stack_json, inputs_json, diagnostics_json, files, crossstack = rest.split("\t")
         stack = json.loads(stack_json)
         inputs = _records(inputs_json)
         diagnostics = _diagnostics(diagnostics_json, source)
@@ -142,7 +144,7 @@ def unchanged(memo: Memo, tool: str, spec: Path, source: str, strict: bool = Fal
         return None
     if not isinstance(stack, str) or not all(_file_ok(path, known) for path, known in inputs.items()):
         return None
-    return Entry(stack, files, diagnostics)
+    return Entry(stack, files, diagnostics, crossstack)
 
 
 def intact(entry: Entry, out: Path) -> str | None:
@@ -171,10 +173,10 @@ def _stamp(path: Path) -> list[Any]:
 def record(memo: Memo, tool: str, spec: Path, inputs: list[Path], out: Path, stack: str,
            files: dict[str, str], digests: dict[str, str] | None = None,
            written: Mapping[str, tuple[int, int]] | None = None, source: str = "",
-           diagnostics: tuple[Diagnostic, ...] = ()) -> None:
+           diagnostics: tuple[Diagnostic, ...] = (), crossstack: str = "") -> None:
     """Remember what `spec` (shown as `source`) compiled to, as it now stands on disk, and what its compile
     reported (call after writing or a clean check). `written`: (size, mtime_ns) of the files this run wrote; the
-    others are looked up."""
+    others are looked up. `crossstack`: crossstack.summary of `files`."""
     if memo.tool != tool:
         memo.lines.clear()
         memo.tool = tool
@@ -193,4 +195,4 @@ def record(memo: Memo, tool: str, spec: Path, inputs: list[Path], out: Path, sta
     inputs_json = json.dumps({str(p.resolve()): _stamp(p) for p in inputs}, separators=compact)
     found = json.dumps([source, [astuple(d) for d in diagnostics]], separators=compact)
     memo.lines[_key(spec)] = (f"{json.dumps(stack)}\t{inputs_json}\t{found}\t"
-                              f"{json.dumps(outputs, separators=compact)}")
+                              f"{json.dumps(outputs, separators=compact)}\t{crossstack}")

@@ -240,9 +240,10 @@ def _compile(paths: list[Path], out: Path, check: bool, show_diff: bool, strict:
     for name in known.values():
         click.echo(f"{name}: up to date")
     taken = {name: p for p, name in known.items()}
+    summaries = {name: entry.crossstack for p, name in known.items() if (entry := entries[p]) is not None}
     if check or show_diff:
         try:
-            compiled = compile_all(stale, out, strict, taken, pool)
+            compiled = compile_all(stale, out, strict, taken, pool, summaries)
         except SpecError as exc:
             _fail(exc, out)
             return
@@ -256,10 +257,10 @@ def _compile(paths: list[Path], out: Path, check: bool, show_diff: bool, strict:
     items: Iterable[Compiled]
     if out.is_dir() and not out.is_symlink():
         # Stage each stack while the rest still compile (write_many swaps nothing before the stream ends).
-        items = compile_stream(stale, out, strict, taken, pool)
+        items = compile_stream(stale, out, strict, taken, pool, summaries)
     else:
         try:  # no out/ yet: create nothing before every stack has compiled
-            items = compile_all(stale, out, strict, taken, pool)
+            items = compile_all(stale, out, strict, taken, pool, summaries)
         except SpecError as exc:
             _fail(exc, out)
             return
@@ -368,7 +369,7 @@ def _create_once(target: Path, text: str) -> None:
 def _remember(memo: cache.Memo, tool: str, out: Path, item: Compiled, written: outdir.Stamps | None = None) -> None:
     if item.spec_path is not None and item.inputs:
         cache.record(memo, tool, item.spec_path, list(item.inputs), out, item.name, item.files, item.digests,
-                     written, item.source, item.diagnostics)
+                     written, item.source, item.diagnostics, item.crossstack)
 
 
 def _summary(total: int, moved: int, check: bool) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,6 +43,7 @@ class Compiled:
     spec_path: Path | None = None
     inputs: tuple[Path, ...] = field(default_factory=tuple)
     digests: dict[str, str] = field(default_factory=dict)  # sha256 of every file the manifest lists
+    crossstack: str = ""  # what the checks of stacks against each other read (crossstack.summary); "": not known
 
 
 def display(path: Path, out: Path) -> str:
@@ -212,8 +213,11 @@ def _compile_stack(path: Path, source: str, strict: bool) -> tuple[list[Problem]
     spec = loaded.spec
     files = outdir.with_manifest(source, outdir.digest(loaded.raw), files)
     listed = getattr(files[MANIFEST], "data", {})["files"]
+    from llmd_compile import crossstack  # here, in the worker: from the data the files were dumped from
+
+    summary = crossstack.summary(crossstack.routed(spec.metadata.name, source, files))
     return [], Compiled(spec.metadata.name, source, files, tuple(spec.platforms.names()), diagnostics, path,
-                        loaded.inputs, listed), loaded
+                        loaded.inputs, listed, summary), loaded
 
 
 def _compile_plain(job: tuple[Path, str, bool]) -> tuple[list[Problem], Compiled | None]:
@@ -278,15 +282,19 @@ def _compiled(jobs: list[tuple[Path, str, bool]], pool: Pool | None) -> Iterator
 
 
 def compile_all(paths: list[Path], out: Path, strict: bool = False,
-                taken: dict[str, Path] | None = None, pool: Pool | None = None) -> list[Compiled]:
+                taken: dict[str, Path] | None = None, pool: Pool | None = None,
+                summaries: dict[str, str] | None = None) -> list[Compiled]:
     """Every stack and fleet the paths compile to; a SpecError with every problem if any has one."""
-    return list(compile_stream(paths, out, strict, taken, pool))
+    return list(compile_stream(paths, out, strict, taken, pool, summaries))
 
 
 def compile_stream(paths: list[Path], out: Path, strict: bool = False,
-                   taken: dict[str, Path] | None = None, pool: Pool | None = None) -> Iterator[Compiled]:
+                   taken: dict[str, Path] | None = None, pool: Pool | None = None,
+                   summaries: dict[str, str] | None = None) -> Iterator[Compiled]:
     """compile_all, yielding each stack as soon as it is compiled (so the caller can stage it meanwhile). The
-    SpecError comes after the last stack: a caller must treat what it was given as void until the end."""
+    SpecError comes after the last stack: a caller must treat what it was given as void until the end.
+    `taken`: the stacks answered from the cache (name: spec); `summaries`: what the cache recorded of them for
+    the checks of stacks against each other (crossstack.summary; a stack without one is read from out/)."""
 
     problems: list[Problem] = []
     # Who has each name; a stack that was not compiled (fresh, from the cache) is shown only if it collides.
@@ -326,7 +334,7 @@ def compile_stream(paths: list[Path], out: Path, strict: bool = False,
         yield compiled
         if loaded is not None and loaded.spec.gitops.argocd and loaded.spec.gitops.argocd.destination:
             placed.append((compiled.source, loaded))
-    problems.extend(_between_stacks(compiled_here, taken or {}, out))
+    problems.extend(_between_stacks(compiled_here, taken or {}, out, summaries or {}))
     for source, fleet, fleet_path in fleets:
         from llmd_compile.compile import with_header
         from llmd_compile.emit.fleet import emit as fleet_emit
@@ -370,26 +378,25 @@ def _fleet_mismatches(fleet: Fleet, placed: list[tuple[str, Loaded]]) -> list[Pr
     return problems
 
 
-def _between_stacks(compiled: list[Compiled], taken: dict[str, Path], out: Path) -> list[Problem]:
+def _between_stacks(compiled: list[Compiled], taken: dict[str, Path], out: Path,
+                    summaries: Mapping[str, str]) -> list[Problem]:
     """Stacks against each other (several models behind one Gateway): the stacks compiled now, and those answered
-    from the cache as their out/ directories hold them. Problems are located in the stack compiled now."""
+    from the cache as their cache records (`summaries`) or, lacking one, their out/ directories hold them.
+    Problems are located in the stack compiled now."""
     from llmd_compile import crossstack
 
     if not any(crossstack.VALUES in c.files for c in compiled):
         return []  # nothing router-shaped changed: nothing new to check
     routed = []  # the cached ones first: each pair is reported on its later stack, one compiled now
     fresh = {c.name for c in compiled}
+    shown = displayer(out)
     for name, spec_path in sorted(taken.items()):
-        folder = out / name
-        if name in fresh or not (folder / crossstack.VALUES).is_file():
+        if name in fresh:
             continue
-        files = {rel: (folder / rel).read_text(encoding="utf-8") for rel in
-                 [crossstack.VALUES, crossstack.GATEWAY, *(f"{crossstack.BASE}{p.name}" for p in
-                                                           sorted((folder / crossstack.BASE).glob("*.yaml")))]
-                 if (folder / rel).is_file()}
-        if (r := crossstack.routed(name, display(spec_path, out), files)):
+        r = crossstack.answered(name, shown(spec_path), summaries.get(name, ""), out / name)
+        if r is not None:
             routed.append(r)
-    routed += [r for c in compiled if (r := crossstack.routed(c.name, c.source, c.files))]
+    routed += [r for c in compiled if (r := crossstack.compiled(c.name, c.source, c.crossstack, c.files))]
     problems = crossstack.conflicts(routed)
     if not problems:
         return []
@@ -402,3 +409,4 @@ def _between_stacks(compiled: list[Compiled], taken: dict[str, Path], out: Path)
             problem = _located([problem], load_marked(owner.spec_path, owner.source))[0]
         located.append(problem)
     return located
+
