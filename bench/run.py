@@ -301,13 +301,15 @@ def run_llmd(args: argparse.Namespace, ws: Workspace, results: list[Result]) -> 
     print(f"{big}-stack fleet, one spec changed", file=sys.stderr)
     victim = sorted((repo / "specs").glob("*.yaml"))[len(list((repo / "specs").glob("*.yaml"))) // 2]
     original = victim.read_text(encoding="utf-8")
-    # A one-line edit that keeps the spec valid: the guidellm benchmark's user count (the fleet uses 1, 4, 16, 64).
-    marker = "\n    users: "
+    # A one-line edit that keeps the spec valid: the guidellm benchmark's user count (the fleet uses 1, 4, 16, 64);
+    # a router-shape (v0.9) spec has no benchmark: its Argo CD targetRevision (main, HEAD or release-1) then.
+    marker = "\n    users: " if "\n    users: " in original else "\n    targetRevision: "
     assert marker in original, victim
     head, _, tail = original.partition(marker)
     old_value, _, rest = tail.partition("\n")
-    variants = [f"{head}{marker}{v}\n{rest}" for v in ("3", "5")]
-    assert all(v != original for v in variants) and old_value not in ("3", "5")
+    values = ("3", "5") if "users" in marker else ("bench-a", "bench-b")
+    variants = [f"{head}{marker}{v}\n{rest}" for v in values]
+    assert all(v != original for v in variants) and old_value not in values
 
     def changed_setup(i: int, only: bool) -> tuple[list[str], Path]:
         victim.write_text(variants[i % 2], encoding="utf-8")  # differs from what out/ holds: one spec changed
