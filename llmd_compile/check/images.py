@@ -13,24 +13,26 @@ from llmd_compile.check.artifacts import Artifacts
 from llmd_compile.spec.models import Spec
 
 
-def _walk(node: Any) -> Iterator[str]:
-    """Image references in a parsed document: `image: ref`, and the charts' split forms {hub,name,tag} and
-    {registry,repository,tag}."""
+def _walk(node: Any, found: dict[str, None]) -> None:
+    """Image references in a parsed document, into `found` in document order: `image: ref`, and the charts' split
+    forms {hub,name,tag} and {registry,repository,tag}."""
     if isinstance(node, dict):
-        parts = [node.get(k) for k in ("hub", "name", "registry", "repository", "tag")]
-        hub, name, registry, repository, tag = (p if isinstance(p, str) else None for p in parts)
-        if tag is not None and hub and name:
-            yield f"{hub}/{name}:{tag}"
-        elif tag is not None and registry and repository:
-            yield f"{registry}/{repository}:{tag}"
+        tag = node.get("tag")
+        if isinstance(tag, str):
+            hub, name, registry, repository = (node.get(k) for k in ("hub", "name", "registry", "repository"))
+            if isinstance(hub, str) and hub and isinstance(name, str) and name:
+                found.setdefault(f"{hub}/{name}:{tag}", None)
+            elif isinstance(registry, str) and registry and isinstance(repository, str) and repository:
+                found.setdefault(f"{registry}/{repository}:{tag}", None)
         for key, value in node.items():
             if key == "image" and isinstance(value, str):
-                yield value
-            else:
-                yield from _walk(value)
+                found.setdefault(value, None)
+            elif isinstance(value, (dict, list)):
+                _walk(value, found)
     elif isinstance(node, list):
         for item in node:
-            yield from _walk(item)
+            if isinstance(item, (dict, list)):
+                _walk(item, found)
 
 
 def emitted(a: Artifacts) -> list[str]:
@@ -40,9 +42,11 @@ def emitted(a: Artifacts) -> list[str]:
         if not rel.endswith(".yaml"):
             continue
         text = a.files[rel]
-        docs = list(YAML(typ="safe").load_all(str(text))) if "\n---" in str(text) else [a.doc(rel)]
-        for image in _walk(docs):
-            seen.setdefault(image, None)
+        # The documents a file was dumped from (yamlio.YamlText), else parsed: one walk either way, no re-parse.
+        docs = getattr(text, "documents", None)
+        if docs is None:
+            docs = list(YAML(typ="safe").load_all(str(text))) if "\n---" in str(text) else [a.doc(rel)]
+        _walk(list(docs), seen)
     return list(seen)
 
 

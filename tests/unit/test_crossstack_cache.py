@@ -2,7 +2,7 @@
 stack instead of its out/ files: the verdict must be the one those files give, warm or cold.
 
 Run 5 in BENCHMARKS.md: re-reading every cached router stack's out/ on each run made the pre-commit case of a
-1000-stack v0.9 fleet ~20× slower.
+1000-stack v0.9 fleet ~20 times slower.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from llmd_compile import cache, crossstack
 from llmd_compile.cli import main
-from llmd_compile.pipeline import _compile_stack
+from llmd_compile.pipeline import Compiled, _compile_stack
 from llmd_compile.spec.layers import BASE_KIND, kind_of
 
 REPO = Path(__file__).resolve().parents[2]
@@ -24,10 +24,10 @@ SPECS = sorted(p for d in CORPUS for p in (REPO / d).rglob("*.yaml") if kind_of(
 PAIR = ("multi-model-qwen.yaml", "multi-model-llama.yaml")
 
 
-def _compiled_router_specs() -> list[tuple[str, object]]:
+def _compiled_router_specs() -> list[tuple[str, Compiled]]:
     found = []
     for path in SPECS:
-        problems, compiled, _ = _compile_stack(path, path.relative_to(REPO).as_posix(), False)
+        _, compiled, _ = _compile_stack(path, path.relative_to(REPO).as_posix(), False)
         if compiled is not None and crossstack.VALUES in compiled.files:
             found.append((path.relative_to(REPO).as_posix(), compiled))
     return found
@@ -39,15 +39,18 @@ def test_the_summary_is_what_the_files_say() -> None:
     router = _compiled_router_specs()
     assert len(router) >= 2, "the corpus has router-shaped stacks"
     for shown, compiled in router:
-        plain = {rel: str.__str__(text) for rel, text in compiled.files.items()}  # type: ignore[attr-defined]
+        plain = {rel: str.__str__(text) for rel, text in compiled.files.items()}
         assert all(type(text) is str for text in plain.values())
-        from_files = crossstack.routed(compiled.name, shown, plain)  # type: ignore[attr-defined]
+        from_files = crossstack.routed(compiled.name, shown, plain)
         assert from_files is not None
-        assert compiled.crossstack == crossstack.summary(from_files), shown  # type: ignore[attr-defined]
-        assert crossstack.from_summary(from_files.name, shown, compiled.crossstack) == from_files  # type: ignore
+        assert compiled.crossstack == crossstack.summary(from_files), shown
+        assert crossstack.from_summary(from_files.name, shown, compiled.crossstack) == from_files
 
 
-@pytest.mark.parametrize("text", ["", "{", "[1]", '["ns", [], [], ["gw"], [], false]', '["ns", [[1]], [], null, [], 0]'])
+UNREADABLE = ["", "{", "[1]", '["ns", [], [], ["gw"], [], false]', '["ns", [[1]], [], null, [], 0]']
+
+
+@pytest.mark.parametrize("text", UNREADABLE)
 def test_an_unreadable_summary_is_read_from_out(text: str, tmp_path: Path) -> None:
     folder = tmp_path / "none"
     assert crossstack.answered("none", "none.yaml", text, folder) is None  # nothing in out/ either: not routed
@@ -99,3 +102,26 @@ def test_a_changed_stack_meets_the_cached_one(tmp_path: Path, monkeypatch: pytes
     # the cache's summary or out/ told what qwen is.
     assert results["warm"] == results["summary-lost"]
     assert "specs/multi-model-llama.yaml" in results["warm"][1]
+
+
+def test_images_from_the_dumped_documents_are_the_parsed_ones() -> None:
+    """LLMD501 walks the documents a file was dumped from (no re-parse): the same images, in the same order, as
+    parsing the file's text back, over every compiled stack of the corpus."""
+    from ruamel.yaml import YAML
+
+    from llmd_compile.check.images import _walk
+
+    checked = 0
+    for path in SPECS:
+        _, compiled, _ = _compile_stack(path, path.relative_to(REPO).as_posix(), False)
+        if compiled is None:
+            continue
+        for rel, text in sorted(compiled.files.items()):
+            if rel.endswith(".yaml") and getattr(text, "documents", None) is not None:
+                dumped: dict[str, None] = {}
+                parsed: dict[str, None] = {}
+                _walk(list(text.documents), dumped)  # type: ignore[attr-defined]
+                _walk(list(YAML(typ="safe").load_all(str.__str__(text))), parsed)
+                assert list(dumped) == list(parsed), (path.name, rel)
+                checked += bool(parsed)
+    assert checked >= 50, "files with images were compared"
