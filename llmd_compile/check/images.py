@@ -87,7 +87,7 @@ def dead_images(a: Artifacts) -> Iterator[Finding]:
 
 RULES = (
     Rule("LLMD501", "warning", "an emitted image can no longer be pulled",
-         "`llmd-compile upgrade SPEC --to v0.9` moves the spec to a release that ships the replacement (it "
-         "prints every change)",
+         "`llmd-compile upgrade SPEC --to v0.9` moves the spec to a release that ships the replacement and "
+         "prints every change",
          dead_images),
 )

@@ -204,17 +204,20 @@ def placement(stack: Stack) -> list[dict[str, str]]:
 
 
 def oci_repositories(stack: Stack) -> list[dict[str, Any]]:
+    return repository_secrets(stack, {POOL_OCI, *(c.repo for c in _control_plane(stack) if c.oci)})
+
+
+def repository_secrets(stack: Stack, registries: set[str]) -> list[dict[str, Any]]:
     """Argo CD reads Helm charts from an OCI registry only through a repository entry with enableOCI."""
     argo = stack.spec.gitops.argocd
     assert argo is not None
-    registries = sorted({POOL_OCI, *(c.repo for c in _control_plane(stack) if c.oci)})
     return [{
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {"name": f"llmd-compile-oci-{registry.split('/')[0].replace('.', '-')}-{i}",
                      "namespace": argo.namespace, "labels": {"argocd.argoproj.io/secret-type": "repository"}},
         "stringData": {"name": registry.rsplit("/", 1)[-1], "type": "helm", "url": registry, "enableOCI": "true"},
-    } for i, registry in enumerate(registries)]
+    } for i, registry in enumerate(sorted(registries))]
 
 
 def emit(stack: Stack) -> dict[str, str]:

@@ -86,7 +86,7 @@ def releases(stack: Path) -> list[Release]:
 
 
 def is_helm_era(stack: Path) -> bool:
-    """A stack whose releases all use the three Helm-era charts; router-shape stacks are someone else's."""
+    """A stack whose releases all use the three Helm-era charts (router-shape stacks: is_router)."""
     if not (stack / "helmfile.yaml").is_file() or any((stack / "values").glob("router*.yaml")):
         return False
     rels = releases(stack)

@@ -130,17 +130,7 @@ def projects(stack: Stack) -> list[dict[str, Any]]:
 
 
 def oci_repositories(stack: Stack) -> list[dict[str, Any]]:
-    """Argo CD reads Helm charts from an OCI registry only through a repository entry with enableOCI."""
-    argo = stack.spec.gitops.argocd
-    assert argo is not None
-    registries = sorted({router.ROUTER_OCI, *(c.repo for c in control_plane(stack) if c.oci)})
-    return [{
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": f"llmd-compile-oci-{registry.split('/')[0].replace('.', '-')}-{i}",
-                     "namespace": argo.namespace, "labels": {"argocd.argoproj.io/secret-type": "repository"}},
-        "stringData": {"name": registry.rsplit("/", 1)[-1], "type": "helm", "url": registry, "enableOCI": "true"},
-    } for i, registry in enumerate(registries)]
+    return gitops.repository_secrets(stack, {router.ROUTER_OCI, *(c.repo for c in control_plane(stack) if c.oci)})
 
 
 def emit(stack: Stack) -> dict[str, str]:
