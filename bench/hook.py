@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         results["cold_compile_once"] = {"median": cold.wall_s, "min": cold.wall_s, "max": cold.wall_s}
         if args.cold_runs:
             walls, cpus = [], []
-            for i in range(args.cold_runs):
+            for _ in range(args.cold_runs):
                 shutil.rmtree(root / "cold", ignore_errors=True)
                 (root / "cold").mkdir()
                 s = measure([cli, "specs", "--out", "cold"], root)
