@@ -112,6 +112,11 @@ def from_router_guide(path: Path, shown: str, env: str, overlay: str | None) -> 
     gaie = {"inferenceExtension": {k: v for k, v in {
         "replicas": epp.get("replicas"), "pluginsConfigFile": epp.get("pluginsConfigFile"),
         "pluginsCustomConfig": epp.get("pluginsCustomConfig"), "env": epp.get("env")}.items() if v is not None}}
+    # The guide's own other epp keys (not base.values.yaml's, which the compiled chart values carry too) go along, so
+    # the import reports them as not imported (e.g. v0.8 precise's flags.ha-enable-leader-election: false).
+    own = ((read(values_file, str(values_file))[0].get("router") or {}).get("epp") or {})
+    gaie["inferenceExtension"].update({k: v for k, v in own.items() if k not in gaie["inferenceExtension"] and
+                                       k not in ("image", "resources")})
     if (router.get("monitoring") or {}).get("prometheus", {}).get("enabled"):
         gaie["inferenceExtension"]["monitoring"] = {"prometheus": {"enabled": True}}
     source = Source(origin=f"the router-era guide directory {shown} (router values, {overlay_shown} built with "

@@ -299,17 +299,30 @@ def test_seed_helmfile_gke_tpu_environment(tmp_path: Path) -> None:
 
 CURRENT_REFS = ("commit-08fe5b66", "commit-3fa7bfc5", "commit-e3dbeca1")  # llm-d v0.7.0, ~v0.8.0, v0.9.0
 V09 = "commit-e3dbeca1"
-# v0.9 guides imported from their directory (router values + the overlay the README deploys), compiled, and compared
-# with the guide's router values as tests/conformance/test_router_fidelity.py compares its hand-written specs: the
-# reasons listed there hold here too; ROUTER_ROUNDTRIP adds the import's own. (guide -> --overlay or None)
-ROUTER_CASES = {"optimized-baseline": None, "pd-disaggregation": "modelserver/gpu/vllm/coreweave",
-                "precise-prefix-cache-routing": None}
+V08 = "commit-3fa7bfc5"
+# Router-era guides imported from their directory (router values + the overlay the README deploys), compiled, and
+# compared with the guide's router values (over its recipes/router/base.values.yaml) as
+# tests/conformance/test_router_fidelity.py compares its hand-written specs: the reasons listed there hold here too;
+# ROUTER_ROUNDTRIP adds the import's own. (case -> snapshot, guide, --overlay or None)
+ROUTER_CASES = {f"{guide}@{tag}": (ref, guide, overlay) for ref, tag in ((V09, "v0.9"), (V08, "v0.8"))
+                for guide, overlay in (("optimized-baseline", None),
+                                       ("pd-disaggregation", "modelserver/gpu/vllm/coreweave"),
+                                       ("precise-prefix-cache-routing", None))}
+_EPP_ENV = ("the picker's HF token env belongs to the precise intent, which the guide's config (token-producer over "
+            "the render Service) does not compile from: the import keeps the config as written and reports "
+            "router.epp.env as not imported")
 ROUTER_ROUNDTRIP: dict[str, dict[str, str]] = {
-    "precise-prefix-cache-routing": {
-        "router.epp.env": "the picker's HF token env belongs to the precise intent, which the guide's config (token-"
-                          "producer over the render Service, prefix-cache-affinity-filter) does not compile from: the "
-                          "import keeps the config as written and reports router.epp.env as not imported"},
+    "precise-prefix-cache-routing@v0.9": {"router.epp.env": _EPP_ENV},
+    "precise-prefix-cache-routing@v0.8": {
+        "router.epp.env": _EPP_ENV,
+        # Overrides test_router_fidelity's v0.9 reason (replicas 1 there): v0.8's guide runs replicas: 2.
+        "router.epp.flags.ha-enable-leader-election": "a real difference: v0.8's guide runs 2 picker replicas "
+            "active-active (the flag false overrides the --ha-enable-leader-election the router chart v0.9.0 adds for "
+            "replicas > 1); the spec has no field for it, so the import runs them active-passive and reports "
+            "router.epp.flags as not imported (file:line)"},
 }
+# The router chart each snapshot's env.sh installs (ROUTER_CHART_VERSION's default), which the import must pin.
+ROUTER_CHART = {V09: "v0.10.0", V08: "v0.9.0"}
 
 
 def _current_guides() -> list[tuple[str, str]]:
@@ -333,26 +346,62 @@ def test_current_guides_import_or_refuse_located() -> None:
         except SpecError as exc:
             assert all(p.path and p.message for p in exc.problems)
             outcomes[(ref, name)] = "refused"
-    assert all(outcomes[(V09, name)] == "imported" for name in ("optimized-baseline", "precise-prefix-cache-routing"))
+    assert all(outcomes[(ref, name)] == "imported" for ref in (V09, V08)
+               for name in ("optimized-baseline", "precise-prefix-cache-routing"))
     assert outcomes[(V09, "wide-ep-lws")] == "refused"
 
 
-@pytest.mark.parametrize("name", sorted(ROUTER_CASES))
-def test_router_guide_round_trip(name: str) -> None:
+@pytest.mark.parametrize("case", sorted(ROUTER_CASES))
+def test_router_guide_round_trip(case: str) -> None:
+    from llmd_compile.compile import build
+    from llmd_compile.emit.router import gitops
+
     from . import test_router_fidelity as rf
 
-    guide_dir = o.shared() / DATA / V09 / "guides" / name
-    text = import_source([guide_dir], [name], Path("specs/x.yaml"),
-                         Options(accelerator="H100", overlay=ROUTER_CASES[name])).text
-    files = compile_spec(load_text(text, "x.yaml"), "x.yaml")
+    ref, name, overlay = ROUTER_CASES[case]
+    root = o.shared() / DATA / ref / "guides"
+    text = import_source([root / name], [name], Path("specs/x.yaml"), Options(accelerator="H100", overlay=overlay)).text
+    stack, files = build(load_text(text, "x.yaml"), "x.yaml")
+    assert gitops.release(stack)["version"] == ROUTER_CHART[ref]
     ours, our_config = rf._split_config(rf._read_text(files["values/router.yaml"]))
-    theirs, their_config = rf._split_config(rf._guide_values(rf.GUIDES[name]))
+    guide_values = o.helm_merge(o.helm_merge(rf._read(root / "recipes/router/base.values.yaml"),
+                                             rf._read(root / rf.GUIDES[name].values)), rf.SET_FLAGS)
+    theirs, their_config = rf._split_config(guide_values)
     a, b = rf._flat(ours), rf._flat(theirs)
-    reasons = {**rf.GUIDES[name].values_diff, **ROUTER_ROUNDTRIP.get(name, {})}
+    reasons = {**rf.GUIDES[name].values_diff, **ROUTER_ROUNDTRIP.get(case, {})}
     differing = {p for p in a.keys() | b.keys() if a.get(p) != b.get(p)}
     unexplained = sorted(p for p in differing if not any(p == k or p.startswith(k + ".") for k in reasons))
     assert not unexplained, {p: (a.get(p), b.get(p)) for p in unexplained}
-    extra = ROUTER_ROUNDTRIP.get(name, {})
+    extra = ROUTER_ROUNDTRIP.get(case, {})
     assert not [k for k in extra if not any(p == k or p.startswith(k + ".") for p in differing)]
-    # The picker config is the guide's own (kept as written when no intent compiles to it).
-    assert ({p["type"] for p in our_config["plugins"]} == {p["type"] for p in their_config["plugins"]})
+    # The picker config is the guide's own (kept as written when no intent compiles to it), in the envelope the
+    # pinned router loads (llm-d.ai/v1alpha1 from router v0.9.0 on).
+    assert our_config["apiVersion"] == their_config["apiVersion"]
+    assert {p["type"] for p in our_config["plugins"]} == {p["type"] for p in their_config["plugins"]}
+
+
+# What each router import must say on stderr, with the guide file and line (the upstream line numbers, counted in
+# the snapshot's values file): the ROUTER_ROUNDTRIP differences are reported, not silent.
+ROUTER_NOTES = [
+    ("precise-prefix-cache-routing@v0.8", "precise-prefix-cache-routing.values.yaml:18: router.epp.flags is not "
+                                          "imported"),
+    ("precise-prefix-cache-routing@v0.8", "precise-prefix-cache-routing.values.yaml:25: router.epp.env is not "
+                                          "imported"),
+    ("precise-prefix-cache-routing@v0.9", "router.epp.env is not imported"),
+    ("optimized-baseline@v0.8", "the namespace is not in the source"),
+]
+
+
+@pytest.mark.parametrize(("case", "note"), ROUTER_NOTES)
+def test_router_import_reports_what_it_does_not_keep(case: str, note: str) -> None:
+    ref, name, overlay = ROUTER_CASES[case]
+    guide_dir = o.shared() / DATA / ref / "guides" / name
+    notes = [str(n) for n in import_source([guide_dir], [name], Path("specs/x.yaml"),
+                                           Options(accelerator="H100", overlay=overlay)).notes]
+    assert any(note in n for n in notes), notes
+    values = (guide_dir / "router" / f"{name}.values.yaml").read_text(encoding="utf-8").splitlines()
+    for n in notes:  # every line a note cites is where the guide says the key
+        if f"{name}.values.yaml:" in n and " router.epp." in n:
+            line = int(n.split(f"{name}.values.yaml:")[1].split(":")[0])
+            key = n.split(" router.epp.")[1].split(" ")[0]
+            assert values[line - 1].strip().startswith(f"{key}:"), (n, values[line - 1])
