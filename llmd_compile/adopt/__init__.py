@@ -46,6 +46,9 @@ def gather(paths: list[Path], shown: list[str], options: Options) -> Source:
     """One directory or helmfile, or values files given one by one."""
     if len(paths) == 1 and router.is_router_guide(paths[0]):
         return router.from_router_guide(paths[0], shown[0].rstrip("/"), options.env, options.overlay)
+    if any(router.is_router_values(p) for p in paths) and \
+            all(router.is_router_values(p) or p.is_dir() or router.is_manifests(p) for p in paths):
+        return router.from_router_values(paths, shown, options.env)
     if len(paths) == 1 and (paths[0].is_dir() or paths[0].name.startswith("helmfile")):
         return discover(paths[0], shown[0], options.env, options.name, options.namespace)
     source = Source(origin="the values files " + ", ".join(shown))
@@ -71,6 +74,9 @@ def _name(source: Source, ms: dict[str, Any], options: Options) -> str:
     pool = helmera._dig(ms, "routing", "inferencePool", "name")
     if isinstance(pool, str) and pool.startswith("gaie-"):
         return pool.removeprefix("gaie-")
+    if source.router:
+        raise SpecError.one(source.pieces[0].path, "metadata.name", "the router release name is not in its values: "
+                            "pass --name (the NAME of `helm get values NAME`)")
     raise SpecError.one(source.pieces[0].path, "metadata.name", "the release postfix is not in the values: pass "
                         "--name (the X of releases infra-X, gaie-X, ms-X)")
 
@@ -88,12 +94,12 @@ def _router_release(source: Source, guide: Path, vllm_image: str | None, wanted:
             raise SpecError.one("--release", "release", f"{wanted} is no router-era preset "
                                 f"({', '.join(presets.ROUTER_RELEASES)})")
         return wanted
-    version = router.chart_version(guide)
+    version = source.router_chart
     for name, r in presets.ROUTER_RELEASES.items():
         if version == r.router_chart or (version is None and vllm_image in r.vllm_images.values()):
             return name
-    raise SpecError.one(str(guide), "release", f"cannot tell the release (router chart {version or 'unknown'}, "
-                        f"vLLM image {vllm_image}): pass --release")
+    raise SpecError.one(source.pieces[0].path, "release", "cannot tell the release (router chart "
+                        f"{version or 'unknown'}, vLLM image {vllm_image}): pass --release")
 
 
 def _gateway(source: Source, draft: Draft, gaie: dict[str, Any], env: str = "istio") -> None:

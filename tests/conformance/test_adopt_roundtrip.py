@@ -405,3 +405,59 @@ def test_router_import_reports_what_it_does_not_keep(case: str, note: str) -> No
             line = int(n.split(f"{name}.values.yaml:")[1].split(":")[0])
             key = n.split(" router.epp.")[1].split(" ")[0]
             assert values[line - 1].strip().startswith(f"{key}:"), (n, values[line - 1])
+
+
+def _body(text: str) -> str:
+    return "".join(line for line in text.splitlines(True) if not line.startswith("#"))
+
+
+# The same router deployments as `helm get values <release>` prints them (base.values.yaml and the guide's values as
+# user-supplied, the header line included), beside the overlay directory or its built manifests: the spec must be
+# the guide directory's (whose round trip test_router_guide_round_trip checks against the guide).
+@pytest.mark.parametrize("manifests", [False, True], ids=["overlay-dir", "manifests-file"])
+@pytest.mark.parametrize("case", sorted(ROUTER_CASES))
+def test_router_values_one_by_one_import_as_the_guide(tmp_path: Path, case: str, manifests: bool) -> None:
+    import shutil
+    import subprocess
+
+    ref, name, overlay = ROUTER_CASES[case]
+    root = o.shared() / DATA / ref / "guides"
+    shown = []
+    for source in (root / "recipes/router/base.values.yaml", root / name / "router" / f"{name}.values.yaml"):
+        target = tmp_path / f"{source.parent.parent.name}.txt"
+        target.write_text("USER-SUPPLIED VALUES:\n" + source.read_text(encoding="utf-8"), encoding="utf-8")
+        shown.append(target)
+    servers = root / name / (overlay or "modelserver/gpu/vllm/base")
+    if manifests:
+        kubectl = shutil.which("kubectl")
+        if kubectl is None:
+            pytest.skip("kubectl not on PATH")
+        built = subprocess.run([kubectl, "kustomize", str(servers)], capture_output=True, text=True, check=True)
+        servers = tmp_path / "manifests.yaml"
+        servers.write_text(built.stdout, encoding="utf-8")
+    # --release: the values files carry no env.sh; the vLLM image alone may be shared by presets.
+    release = {V09: "v0.9", V08: "v0.8"}[ref]
+    options = Options(accelerator="H100", name=name, release=release)
+    one_by_one = import_source([*shown, servers], [p.name for p in (*shown, servers)], Path("specs/x.yaml"), options)
+    directory = import_source([root / name], [name], Path("specs/x.yaml"),
+                              Options(accelerator="H100", overlay=overlay)).text
+    assert _body(one_by_one.text) == _body(directory)
+    assert "helm get values" not in one_by_one.text.splitlines()[0]  # the modeline stays first
+    assert any("router values" in line for line in one_by_one.text.splitlines()[:4])
+
+
+# `helm get values --all` prints the picker image the chart ran; its tag names the preset (CURRENT §2: router chart
+# v0.9.0 ships picker v0.9.0, v0.10.0 ships v0.10.0), with no --release and no env.sh beside the files.
+@pytest.mark.parametrize(("tag", "release"), [("v0.9.0", "v0.8"), ("v0.10.0", "v0.9")])
+def test_router_values_release_from_the_picker_image(tmp_path: Path, tag: str, release: str) -> None:
+    root = o.shared() / DATA / V09 / "guides"
+    values = tmp_path / "values.yaml"
+    text = (root / "optimized-baseline/router/optimized-baseline.values.yaml").read_text(encoding="utf-8")
+    assert "\n  epp:\n" in text
+    pin = f"  epp:\n    image:\n      registry: ghcr.io/llm-d\n      repository: llm-d-router-endpoint-picker\n" \
+          f"      tag: {tag}\n"
+    values.write_text(text.replace("  epp:\n", pin, 1), encoding="utf-8")
+    spec = load_text(import_source([values, root / "optimized-baseline/modelserver/gpu/vllm/base"],
+                                   ["values.yaml", "ms"], Path("specs/x.yaml"),
+                                   Options(accelerator="H100", name="ob")).text, "x.yaml")
+    assert spec.release == release
