@@ -103,7 +103,12 @@ def _router_release(source: Source, guide: Path, vllm_image: str | None, wanted:
 
 
 def _gateway(source: Source, draft: Draft, gaie: dict[str, Any], env: str = "istio") -> None:
-    if source.router:  # the router chart's provider is a --set at install time: the environment says it
+    if source.router:  # the router chart's provider is a --set at install time: the values or the environment say it
+        given = helmera._dig(gaie, "provider", "name")
+        if given in ("istio", "kgateway", "agentgateway", "gke", "none"):
+            draft.spec["gateway"] = {"provider": str(given)}
+            draft.comments["gateway"] = f"provider.name from {source.where('gaie', 'provider')}"
+            return
         draft.spec["gateway"] = {"provider": env if env in ("istio", "kgateway", "agentgateway", "gke", "none")
                                  else "istio"}
         draft.comments["gateway"] = f"the {env} gateway recipe (--env)"

@@ -129,8 +129,11 @@ def _gaie_piece(data: dict[str, Any], lines: dict[Any, int], own: dict[str, Any]
     # carries (emit/router/values.py, = base.values.yaml's) are not news.
     own = {**own, "flags": {k: v for k, v in (own.get("flags") or {}).items() if _COMPILED_FLAGS.get(k) != v}}
     ext.update({k: v for k, v in own.items() if k not in ext and k not in ("image", "resources") and v})
-    return Piece("gaie", shown, {"inferenceExtension": ext},
-                 {("inferenceExtension", k): lines.get(("router", "epp", k), 0) for k in epp})
+    out: dict[str, Any] = {"inferenceExtension": ext}
+    if (data.get("provider") or {}).get("name"):  # `--set provider.name=...` at install: `helm get values` shows it
+        out["provider"] = {"name": str(data["provider"]["name"])}
+    return Piece("gaie", shown, out, {**{("inferenceExtension", k): lines.get(("router", "epp", k), 0) for k in epp},
+                                      **({("provider",): lines[("provider",)]} if ("provider",) in lines else {})})
 
 
 def is_router_values(path: Path) -> bool:
@@ -140,7 +143,8 @@ def is_router_values(path: Path) -> bool:
         data = read(path, str(path))[0]
     except SpecError:
         return False
-    return isinstance(data, dict) and "router" in data
+    # httpRoute: a router chart key (a `--set httpRoute.create=true` file); the inferencepool chart has none.
+    return isinstance(data, dict) and ("router" in data or "httpRoute" in data)
 
 
 def is_manifests(path: Path) -> bool:

@@ -461,3 +461,20 @@ def test_router_values_release_from_the_picker_image(tmp_path: Path, tag: str, r
                                    ["values.yaml", "ms"], Path("specs/x.yaml"),
                                    Options(accelerator="H100", name="ob")).text, "x.yaml")
     assert spec.release == release
+
+
+# The guides install the router chart with `--set provider.name=<gateway>` (test_router_fidelity.SET_FLAGS); `helm get
+# values` prints it, and it, not --env, says the gateway.
+@pytest.mark.parametrize("provider", ["istio", "agentgateway", "kgateway"])
+def test_router_values_provider_from_set_flags(tmp_path: Path, provider: str) -> None:
+    from . import test_router_fidelity as rf
+
+    root = o.shared() / DATA / V09 / "guides"
+    values = o.helm_merge(rf._read(root / "optimized-baseline/router/optimized-baseline.values.yaml"),
+                          o.helm_merge(rf.SET_FLAGS, {"provider": {"name": provider}}))
+    path = tmp_path / "values.yaml"
+    YAML(typ="safe").dump(values, path)
+    text = import_source([path, root / "optimized-baseline/modelserver/gpu/vllm/base"], ["values.yaml", "ms"],
+                         Path("specs/x.yaml"), Options(accelerator="H100", name="ob", env="gke")).text
+    spec = load_text(text, "x.yaml")
+    assert spec.gateway.provider == provider
