@@ -16,6 +16,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from llmd_compile.adopt import widep
 from llmd_compile.adopt.sources import Piece, Source, merge, read
 from llmd_compile.errors import SpecError
 
@@ -28,11 +29,12 @@ def is_router_guide(path: Path) -> bool:
 
 
 def chart_version(path: Path) -> str | None:
-    """ROUTER_CHART_VERSION's default in the guides' env.sh (CURRENT.md §1.1), if the checkout has one."""
+    """ROUTER_CHART_VERSION in the guides' env.sh (CURRENT.md §1.1; v0.8 sets it, v0.9 defaults it), if any."""
     env = path.parent / "env.sh"
     if not env.is_file():
         return None
-    found = re.search(r"ROUTER_CHART_VERSION=\$\{ROUTER_CHART_VERSION:-(v[0-9.]+)\}", env.read_text(encoding="utf-8"))
+    text = env.read_text(encoding="utf-8")
+    found = re.search(r"ROUTER_CHART_VERSION=(?:\$\{ROUTER_CHART_VERSION:-)?(v[0-9.]+)", text)
     return found.group(1) if found else None
 
 
@@ -94,10 +96,8 @@ def _ms_piece(docs: list[dict[str, Any]], overlay_shown: str) -> Piece:
     if "REPLACE_" in repr(docs):
         raise SpecError.one(overlay_shown, "", "the overlay leaves an image placeholder (REPLACE_…): it is a base for "
                             "other overlays; pass the leaf you deploy with --overlay (e.g. modelserver/gpu/vllm/gke)")
-    if any(d.get("kind") == "LeaderWorkerSet" for d in docs):
-        raise SpecError.one(overlay_shown, "multinode", "wide expert parallelism (LeaderWorkerSets) is not imported "
-                            "yet: write parallelism.{data,dataLocal,expert} by hand")
     roles = dict(_role_values(d, overlay_shown) for d in docs if d.get("kind") == "Deployment")
+    roles.update(widep.role_values(d, overlay_shown) for d in docs if d.get("kind") == "LeaderWorkerSet")
     if "decode" not in roles:
         raise SpecError.one(overlay_shown, "", "no decode Deployment (label llm-d.ai/role: decode) in the overlay")
     decode = roles["decode"]
