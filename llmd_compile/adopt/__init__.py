@@ -44,6 +44,8 @@ class Imported:
 
 def gather(paths: list[Path], shown: list[str], options: Options) -> Source:
     """One directory or helmfile, or values files given one by one."""
+    if len(paths) == 1 and router.is_gaie_guide(paths[0]):
+        return router.from_gaie_guide(paths[0], shown[0].rstrip("/"), options.env, options.overlay)
     if len(paths) == 1 and router.is_router_guide(paths[0]):
         return router.from_router_guide(paths[0], shown[0].rstrip("/"), options.env, options.overlay)
     if any(router.is_router_values(p) for p in paths) and \
@@ -223,6 +225,8 @@ def draft_of(source: Source, options: Options, verify: Any) -> Draft:
     gaie = _required(source, "gaie", "inferencepool (gaie-*)")
     ms = _required(source, "ms", "llm-d-modelservice (ms-*)")
     draft = Draft()
+    for where, message in source.notes:
+        draft.note(where, message)
     name = _name(source, ms, options)
     route = source.values("route") or {}
     namespace = options.namespace or source.namespace or helmera._dig(route, "metadata", "namespace")

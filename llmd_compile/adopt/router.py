@@ -115,7 +115,8 @@ def _ms_piece(docs: list[dict[str, Any]], overlay_shown: str) -> Piece:
     return Piece("ms", overlay_shown, ms, {})
 
 
-def _gaie_piece(data: dict[str, Any], lines: dict[Any, int], own: dict[str, Any], shown: str) -> Piece:
+def _gaie_piece(data: dict[str, Any], lines: dict[Any, int], own: dict[str, Any], shown: str,
+                at: tuple[str, ...] = ("router", "epp")) -> Piece:
     """Router values as the inferencepool values the Helm-era mapping reads. `own` is the epp block the user wrote
     (not base.values.yaml's): its other keys go along so the import reports them as not imported."""
     router = data.get("router") or {}
@@ -132,7 +133,7 @@ def _gaie_piece(data: dict[str, Any], lines: dict[Any, int], own: dict[str, Any]
     out: dict[str, Any] = {"inferenceExtension": ext}
     if (data.get("provider") or {}).get("name"):  # `--set provider.name=...` at install: `helm get values` shows it
         out["provider"] = {"name": str(data["provider"]["name"])}
-    return Piece("gaie", shown, out, {**{("inferenceExtension", k): lines.get(("router", "epp", k), 0) for k in epp},
+    return Piece("gaie", shown, out, {**{("inferenceExtension", k): lines.get((*at, k), 0) for k in epp},
                                       **({("provider",): lines[("provider",)]} if ("provider",) in lines else {})})
 
 
@@ -217,4 +218,55 @@ def from_router_guide(path: Path, shown: str, env: str, overlay: str | None) -> 
     source.name = name
     source.router = True
     source.router_chart = chart_version(path)
+    return source
+
+
+# v0.7.0 (LD@08fe5b66): the picker from the GAIE v1.5.0 `standalone`/`inferencepool` charts (inferenceExtension.*),
+# image ghcr.io/llm-d/llm-d-inference-scheduler:v0.8.0 and sidecar llm-d-routing-sidecar:v0.8.0, both unpullable
+# (CURRENT §1 v0.7.0 differences, §5). No preset reproduces it; the nearest is v0.8 (router chart v0.9.0).
+V07_TO = "v0.8"
+_GAIE_EPP = ("replicas", "flags", "pluginsConfigFile", "pluginsCustomConfig", "env", "extraServicePorts")
+
+
+def is_gaie_guide(path: Path) -> bool:
+    return path.is_dir() and (path / "scheduler").is_dir() and (path / "modelserver").is_dir()
+
+
+def from_gaie_guide(path: Path, shown: str, env: str, overlay: str | None) -> Source:
+    """A v0.7.0 guide as the v0.8 router release would run it; every change is a note for the user."""
+    name = path.name
+    values_file = path / "scheduler" / f"{name}.values.yaml"
+    if not values_file.is_file():
+        raise SpecError.one(shown, "", f"no scheduler/{name}.values.yaml: not a v0.7 (GAIE-chart) guide directory")
+    values_shown = f"{shown}/scheduler/{values_file.name}"
+    data, lines = read(values_file, values_shown)
+    ext = data.get("inferenceExtension") or {}
+    own = {k: v for k, v in ext.items() if k in _GAIE_EPP or k not in ("image", "sidecar", "tracing", "resources",
+                                                                          "failureMode")}
+    base_file = path.parent / "recipes" / "scheduler" / "base.values.yaml"
+    merged = merge(read(base_file, str(base_file))[0], data) if base_file.is_file() else data
+    epp = {k: v for k, v in (merged.get("inferenceExtension") or {}).items() if k in _GAIE_EPP}
+    chosen = path / overlay if overlay else next((path / o for o in OVERLAYS if (path / o / "kustomization.yaml")
+                                                 .is_file()), None)
+    if chosen is None or not (chosen / "kustomization.yaml").is_file():
+        raise SpecError.one(shown, "", "no model-server overlay (modelserver/<accel>/<server>/...): pass --overlay")
+    overlay_shown = f"{shown}/{chosen.relative_to(path).as_posix()}"
+    ms = _ms_piece(_build(chosen, overlay_shown), overlay_shown)
+    source = Source(origin=f"the v0.7 guide directory {shown} (GAIE-chart scheduler values, {overlay_shown} built "
+                           f"with kubectl kustomize; {env} gateway), moved to release {V07_TO}")
+    image = (merged.get("inferenceExtension") or {}).get("image") or {}
+    picker = f"{image.get('registry', 'ghcr.io')}/{image.get('repository', '?')}:{image.get('tag', '?')}"
+    where = f"{values_shown}:{lines.get(('inferenceExtension',), 1)}"
+    source.notes.append((where, f"v0.7 ran the picker {picker} from the GAIE v1.5.0 charts; that image can no longer "
+                         f"be pulled: imported as release {V07_TO} (llm-d-router chart v0.9.0, its picker) — review "
+                         "the picker config against router v0.9.0"))
+    sidecar = ((ms.data.get("routing") or {}).get("proxy") or {}).pop("image", None)
+    if sidecar:
+        ms.data.pop("routing", None)
+        source.notes.append((overlay_shown, f"the P/D sidecar {sidecar} can no longer be pulled: release {V07_TO}'s "
+                             "disagg sidecar instead"))
+    source.pieces = [_gaie_piece({"router": {"epp": epp}}, lines, own, values_shown, ("inferenceExtension",)), ms]
+    source.name = name
+    source.router = True
+    source.router_chart = "v0.9.0"
     return source

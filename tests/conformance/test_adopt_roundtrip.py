@@ -554,3 +554,49 @@ def test_wide_ep_launch_script(size: int, env: dict[str, str], tail: str, expect
     assert json.loads(args[args.index("--kv_transfer_config") + 1]) == {"kv_connector": "NixlConnector",
                                                                         "kv_role": "kv_both"}
     assert not {a for a in args if a.startswith("--data-parallel") or a == "--tensor-parallel-size"}
+
+
+V07 = "commit-08fe5b66"
+# v0.7.0 guides (GAIE v1.5.0 charts, inferenceExtension.* over recipes/scheduler/base.values.yaml): their picker
+# (llm-d-inference-scheduler:v0.8.0) and P/D sidecar (llm-d-routing-sidecar:v0.8.0) can no longer be pulled (CURRENT
+# §5), so the import moves them to the nearest preset, v0.8 (router chart v0.9.0), and says so. guide -> the notes
+# it must print (beyond the picker's), by the file they cite.
+V07_CASES = {
+    "optimized-baseline": [],
+    "pd-disaggregation": ["modelserver/gpu/vllm/base: the P/D sidecar ghcr.io/llm-d/llm-d-routing-sidecar:v0.8.0 "
+                          "can no longer be pulled"],
+    "precise-prefix-cache-aware": [],
+    "wide-ep-lws": [],
+}
+
+
+@pytest.mark.parametrize("name", sorted(V07_CASES))
+def test_v07_guides_import_to_v08_with_every_change_said(name: str) -> None:
+    from llmd_compile.compile import build
+    from llmd_compile.emit.router import gitops
+
+    from . import test_router_fidelity as rf
+
+    guide_dir = o.shared() / DATA / V07 / "guides" / name
+    imported_ = import_source([guide_dir], [name], Path("specs/x.yaml"), Options(accelerator="H200"))
+    notes = [str(n) for n in imported_.notes]
+    values_file = guide_dir / "scheduler" / f"{name}.values.yaml"
+    line = next(i for i, text in enumerate(values_file.read_text(encoding="utf-8").splitlines(), 1)
+                if text.startswith("inferenceExtension:"))
+    assert any(f"{name}.values.yaml:{line}: v0.7 ran the picker ghcr.io/llm-d/llm-d-inference-scheduler:v0.8.0"
+               in n and "imported as release v0.8" in n for n in notes), notes
+    for expected in V07_CASES[name]:
+        assert any(expected in n for n in notes), notes
+    spec = load_text(imported_.text, "x.yaml")
+    assert spec.release == "v0.8"
+    stack, files = build(spec, "x.yaml")
+    assert gitops.release(stack)["version"] == "v0.9.0"
+    assert "llm-d-inference-scheduler" not in repr(files) and "llm-d-routing-sidecar" not in repr(files)
+    # The picker config is the guide's (same plugins), as the v0.8 router loads it.
+    ours = rf._split_config(rf._read_text(files["values/router.yaml"]))[1]
+    base = YAML(typ="safe").load((guide_dir.parent / "recipes/scheduler/base.values.yaml").read_text(encoding="utf-8"))
+    ext = o.helm_merge(base, YAML(typ="safe").load(values_file.read_text(encoding="utf-8")))["inferenceExtension"]
+    custom = (ext.get("pluginsCustomConfig") or {}).get(ext["pluginsConfigFile"])
+    if custom is not None:
+        theirs = YAML(typ="safe").load(custom)
+        assert {p["type"] for p in ours["plugins"]} == {p["type"] for p in theirs["plugins"]}
