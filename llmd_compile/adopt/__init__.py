@@ -266,7 +266,8 @@ def draft_of(source: Source, options: Options, verify: Any) -> Draft:
     model = spec.pop("_model", None) or model
     spec["accelerator"] = {"vendor": vendor, "model": model,
                            **({"topology": spec.pop("_topology")} if "_topology" in spec else {}),
-                           **({"dra": spec.pop("_dra")} if "_dra" in spec else {})}
+                           **({"dra": spec.pop("_dra")} if "_dra" in spec else {}),
+                           **({"nodeAffinity": spec.pop("_nodeAffinity")} if "_nodeAffinity" in spec else {})}
     from llmd_compile.adopt.upgrade import presets
 
     supplied = presets()[release].sidecar if release in presets() else None

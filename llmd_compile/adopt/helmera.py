@@ -292,11 +292,33 @@ def model_part(source: Source, draft: Draft, ms: dict[str, Any]) -> None:
     draft.comments["model"] = f"from {source.where('ms', 'modelArtifacts')}"
 
 
+def _multinode(source: Source, role: str, values: dict[str, Any]) -> dict[str, Any]:
+    """A Helm-era wide-EP role (modelservice `multinode: true`, v0.2.x: one LeaderWorkerSet of parallelism.data pods,
+    the chart's TP_SIZE env = parallelism.tensor) read through its launch script, as adopt/widep.py reads the
+    router-era LeaderWorkerSets."""
+    from llmd_compile.adopt import widep
+
+    containers = values.get("containers") or []
+    if not containers or containers[0].get("modelCommand") != "custom":
+        raise SpecError([problem(source.where("ms", "multinode"), "multinode", f"{role}: a multinode role without a "
+                                 "custom launch script is not imported: write parallelism.{data,dataLocal,expert} "
+                                 "by hand")])
+    tensor = int(_dig(values, "parallelism", "tensor") or 1)
+    main = {**containers[0], "env": [*(containers[0].get("env") or []), {"name": "TP_SIZE", "value": str(tensor)}]}
+    doc = {"metadata": {"name": f"{role} (multinode)", "labels": {"llm-d.ai/role": role}},
+           "spec": {"replicas": values.get("replicas", 1), "leaderWorkerTemplate": {
+               # v0.4.x charts size the group by parallelism.workers; v0.2.x by parallelism.data (emit/widep.py)
+               "size": int(_dig(values, "parallelism", "workers") or _dig(values, "parallelism", "data") or 1),
+               "workerTemplate": {"spec": {"containers": [main], "volumes": values.get("volumes") or []}}}}}
+    _, read = widep.role_values(doc, source.where("ms", role, "containers", 0, "args"))
+    read.pop("_model", None)
+    return {**values, "containers": [read["containers"][0], *containers[1:]], "_widep": read["_widep"]}
+
+
 def roles_part(source: Source, draft: Draft, ms: dict[str, Any]) -> None:
     if ms.get("multinode"):
-        raise SpecError([problem(source.where("ms", "multinode"), "multinode", "wide expert parallelism "
-                                 "(LeaderWorkerSets) is not imported yet: write parallelism.{data,dataLocal,expert} "
-                                 "by hand")])
+        ms = {**ms, **{role: _multinode(source, role, ms[role]) for role in ("decode", "prefill")
+                       if isinstance(ms.get(role), dict) and ms[role].get("create", True) is not False}}
     prefill = ms.get("prefill") or {}
     pd = bool(prefill.get("create")) and int(prefill.get("replicas", 1)) > 0
     decode = _role(source, draft, "decode", ms.get("decode") or {}, pd)
@@ -320,6 +342,10 @@ def roles_part(source: Source, draft: Draft, ms: dict[str, Any]) -> None:
         # or a v0.2.x chart (no accelerator block) that requests nothing: the CPU.
         vendor = "cpu" if any(c in image for c in ("-cpu", "cpu:")) else "nvidia"
     draft.spec["_accelerator"] = vendor or "cpu"
+    types = _dig(ms, "decode", "acceleratorTypes") or {}
+    if types.get("labelKey") and types.get("labelValues"):
+        draft.spec["_nodeAffinity"] = {"labelKey": str(types["labelKey"]),
+                                       "labelValues": [str(v) for v in types["labelValues"]]}
     if _dig(ms, "accelerator", "dra"):
         draft.spec["_dra"] = True
     selector = _dig(ms, "decode", "nodeSelector") or _dig(ms, "decode", "extraConfig", "nodeSelector") or {}

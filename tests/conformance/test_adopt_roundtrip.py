@@ -600,3 +600,40 @@ def test_v07_guides_import_to_v08_with_every_change_said(name: str) -> None:
     if custom is not None:
         theirs = YAML(typ="safe").load(custom)
         assert {p["type"] for p in ours["plugins"]} == {p["type"] for p in theirs["plugins"]}
+
+
+# Helm-era wide-EP: the seed guide's ms-wide-ep values (modelservice `multinode: true`; the guide ships no gaie values,
+# so the seed P/D guide's stand in) import to parallelism.{tensor,data,dataLocal,expert}, and the compiled modelservice
+# values run the same LeaderWorkerSets: the chart's parallelism block and the launch script's vLLM flags (read with
+# the independent parser of test_router_modelserver_fidelity) equal the guide's, but for the listed flags.
+HELM_WIDEEP_FLAGS = {
+    "--served-model-name": "written explicitly (the model name; vLLM's default is the same path)",
+}
+
+
+@pytest.mark.parametrize("role", ["decode", "prefill"])
+def test_helm_era_wide_ep_round_trip(tmp_path: Path, role: str) -> None:
+    from .test_router_modelserver_fidelity import args_map, serve_args
+
+    ms_file = o.shared() / DATA / SEED / "guides/wide-ep-lws/ms-wide-ep/values.yaml"
+    gaie_file = o.shared() / DATA / SEED / "guides/pd-disaggregation/gaie-pd/values.yaml"
+    text = import_source([gaie_file, ms_file], ["gaie.yaml", "ms.yaml"], Path("specs/x.yaml"),
+                         Options(accelerator="H200", name="wide-ep-seed")).text
+    guide = YAML(typ="safe").load(ms_file.read_text(encoding="utf-8"))
+    ours = YAML(typ="safe").load(compile_spec(load_text(text, "x.yaml"), "x.yaml")["values/modelservice.yaml"])
+    assert ours["multinode"] is True
+    assert {k: ours[role]["parallelism"].get(k) for k in guide[role]["parallelism"]} == guide[role]["parallelism"]
+
+    def flags(values: dict[str, Any]) -> dict[str, Any]:
+        c = values[role]["containers"][0]
+        env = {e["name"]: str(e["value"]) for e in c.get("env") or [] if "value" in e}
+        env.setdefault("TP_SIZE", str(values[role]["parallelism"]["tensor"]))  # the chart's env (_helpers.tpl)
+        return args_map(serve_args(str(c["args"][0]), env, int(values[role]["parallelism"]["data"])))
+
+    a, b = flags(guide), flags(ours)
+    differing = {k for k in a.keys() | b.keys() if a.get(k) != b.get(k)}
+    assert differing == set(HELM_WIDEEP_FLAGS), {k: (a.get(k), b.get(k)) for k in differing}
+    spec = load_text(text, "x.yaml")
+    hand = load_text((Path(__file__).resolve().parents[2] / "specs/wide-ep-seed.yaml").read_text(encoding="utf-8"),
+                     "specs/wide-ep-seed.yaml")
+    assert getattr(spec, role).parallelism == getattr(hand, role).parallelism  # the hand-written spec of the guide

@@ -273,7 +273,7 @@ def test_text_edits(text: str, edit: object, expected: str) -> None:
 # Our own output is a deployment too: every Helm-era stack in out/ (helmfile + values + base/httproute.yaml) imports
 # into a spec that compiles to the same values, picker config and route. Not imported, with the located reason:
 OWN = sorted(p.parent.name for p in (REPO / "out").glob("*/helmfile.yaml") if (p.parent / "values").is_dir())
-OWN_UNCOVERED = {"wide-ep": "multinode: wide expert parallelism", "wide-ep-seed": "multinode: wide expert parallelism",
+OWN_UNCOVERED = {
                  # router-shape stacks (release v0.8/v0.9): their helmfile installs an llm-d-router chart
                  **{stack: "a router-era deployment" for stack in OWN
                     if "chart: oci://ghcr.io/llm-d/charts/llm-d-router" in (REPO / "out" / stack / "helmfile.yaml")
