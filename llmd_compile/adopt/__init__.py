@@ -198,7 +198,7 @@ def _unimported(source: Source, draft: Draft, gaie: dict[str, Any]) -> None:
             continue
         why = "the spec derives the picker's wiring from scorer intent and cannot say it beside a hand-written " \
               "config" if key in _EXT_PRECISE else "no spec field says it"
-        prefix = "router.epp" if source.router else "inferenceExtension"
+        prefix = source.epp_key or ("router.epp" if source.router else "inferenceExtension")
         draft.note(source.where("gaie", "inferenceExtension", key), f"{prefix}.{key} is not imported: {why}")
 
 

@@ -269,4 +269,5 @@ def from_gaie_guide(path: Path, shown: str, env: str, overlay: str | None) -> So
     source.name = name
     source.router = True
     source.router_chart = "v0.9.0"
+    source.epp_key = "inferenceExtension"
     return source

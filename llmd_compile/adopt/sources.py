@@ -47,6 +47,7 @@ class Source:
     router: bool = False  # a router-era guide (router values + kustomize model servers)
     router_chart: str | None = None  # the router chart that ran (env.sh, or the picker image the values pin)
     notes: list[tuple[str, str]] = field(default_factory=list)  # (file:line, message) the reading itself decided
+    epp_key: str | None = None  # how the source spells the picker's values block, for notes (router.epp, ...)
 
     def of(self, kind: Kind) -> list[Piece]:
         return [p for p in self.pieces if p.kind == kind]

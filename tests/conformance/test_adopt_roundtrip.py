@@ -562,7 +562,7 @@ V07 = "commit-08fe5b66"
 # §5), so the import moves them to the nearest preset, v0.8 (router chart v0.9.0), and says so. guide -> the notes
 # it must print (beyond the picker's), by the file they cite.
 V07_CASES = {
-    "optimized-baseline": [],
+    "optimized-baseline": ["optimized-baseline.values.yaml:5: inferenceExtension.extraServicePorts is not imported"],
     "pd-disaggregation": ["modelserver/gpu/vllm/base: the P/D sidecar ghcr.io/llm-d/llm-d-routing-sidecar:v0.8.0 "
                           "can no longer be pulled"],
     "precise-prefix-cache-aware": [],
