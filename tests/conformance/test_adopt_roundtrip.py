@@ -59,10 +59,11 @@ CASES: dict[str, tuple[str, str, str, str]] = {
 UNCOVERED: dict[str, tuple[str, str, str]] = {
     "sim@seed": (SEED, "simulated-accelerators", "default-plugins.yaml, baked into inferencepool v0.5.1, is not in "
                  "the catalog"),
-    "wide-ep@seed": (SEED, "wide-ep-lws", "no llm-d deployment here"),  # ms-wide-ep only: no gaie values
-    "wide-ep@v0.3.0": ("v0.3.0", "wide-ep-lws", "no llm-d deployment here"),  # kustomize manifests
-    "wide-ep@v0.4.0": ("v0.4.0", "wide-ep-lws", "no llm-d deployment here"),
-    "wide-ep@v0.6": ("commit-899f8517", "wide-ep-lws", "no llm-d deployment here"),
+    # ms-wide-ep only, no gaie values (test_helm_era_wide_ep_round_trip imports it beside another guide's)
+    "wide-ep@seed": (SEED, "wide-ep-lws", "only a wide-EP ms-*/values.yaml and no gaie-*/values.yaml"),
+    "wide-ep@v0.3.0": ("v0.3.0", "wide-ep-lws", "kustomize model-server manifests beside inferencepool.values.yaml"),
+    "wide-ep@v0.4.0": ("v0.4.0", "wide-ep-lws", "no llm-d deployment here"),  # inferencepool.values.yaml only
+    "wide-ep@v0.6": ("commit-899f8517", "wide-ep-lws", "kustomize model-server manifests beside inferencepool.values"),
 }
 ENV = "prereq/gateway-provider/common-configurations/istio.yaml"
 
