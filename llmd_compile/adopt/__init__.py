@@ -44,8 +44,13 @@ class Imported:
 
 def gather(paths: list[Path], shown: list[str], options: Options) -> Source:
     """One directory or helmfile, or values files given one by one."""
+    if len(paths) == 1 and router.is_gaie_guide(paths[0]):
+        return router.from_gaie_guide(paths[0], shown[0].rstrip("/"), options.env, options.overlay)
     if len(paths) == 1 and router.is_router_guide(paths[0]):
         return router.from_router_guide(paths[0], shown[0].rstrip("/"), options.env, options.overlay)
+    if any(router.is_router_values(p) for p in paths) and \
+            all(router.is_router_values(p) or p.is_dir() or router.is_manifests(p) for p in paths):
+        return router.from_router_values(paths, shown, options.env)
     if len(paths) == 1 and (paths[0].is_dir() or paths[0].name.startswith("helmfile")):
         return discover(paths[0], shown[0], options.env, options.name, options.namespace)
     source = Source(origin="the values files " + ", ".join(shown))
@@ -71,6 +76,9 @@ def _name(source: Source, ms: dict[str, Any], options: Options) -> str:
     pool = helmera._dig(ms, "routing", "inferencePool", "name")
     if isinstance(pool, str) and pool.startswith("gaie-"):
         return pool.removeprefix("gaie-")
+    if source.router:
+        raise SpecError.one(source.pieces[0].path, "metadata.name", "the router release name is not in its values: "
+                            "pass --name (the NAME of `helm get values NAME`)")
     raise SpecError.one(source.pieces[0].path, "metadata.name", "the release postfix is not in the values: pass "
                         "--name (the X of releases infra-X, gaie-X, ms-X)")
 
@@ -88,16 +96,21 @@ def _router_release(source: Source, guide: Path, vllm_image: str | None, wanted:
             raise SpecError.one("--release", "release", f"{wanted} is no router-era preset "
                                 f"({', '.join(presets.ROUTER_RELEASES)})")
         return wanted
-    version = router.chart_version(guide)
+    version = source.router_chart
     for name, r in presets.ROUTER_RELEASES.items():
         if version == r.router_chart or (version is None and vllm_image in r.vllm_images.values()):
             return name
-    raise SpecError.one(str(guide), "release", f"cannot tell the release (router chart {version or 'unknown'}, "
-                        f"vLLM image {vllm_image}): pass --release")
+    raise SpecError.one(source.pieces[0].path, "release", "cannot tell the release (router chart "
+                        f"{version or 'unknown'}, vLLM image {vllm_image}): pass --release")
 
 
 def _gateway(source: Source, draft: Draft, gaie: dict[str, Any], env: str = "istio") -> None:
-    if source.router:  # the router chart's provider is a --set at install time: the environment says it
+    if source.router:  # the router chart's provider is a --set at install time: the values or the environment say it
+        given = helmera._dig(gaie, "provider", "name")
+        if given in ("istio", "kgateway", "agentgateway", "gke", "none"):
+            draft.spec["gateway"] = {"provider": str(given)}
+            draft.comments["gateway"] = f"provider.name from {source.where('gaie', 'provider')}"
+            return
         draft.spec["gateway"] = {"provider": env if env in ("istio", "kgateway", "agentgateway", "gke", "none")
                                  else "istio"}
         draft.comments["gateway"] = f"the {env} gateway recipe (--env)"
@@ -185,7 +198,7 @@ def _unimported(source: Source, draft: Draft, gaie: dict[str, Any]) -> None:
             continue
         why = "the spec derives the picker's wiring from scorer intent and cannot say it beside a hand-written " \
               "config" if key in _EXT_PRECISE else "no spec field says it"
-        prefix = "router.epp" if source.router else "inferenceExtension"
+        prefix = source.epp_key or ("router.epp" if source.router else "inferenceExtension")
         draft.note(source.where("gaie", "inferenceExtension", key), f"{prefix}.{key} is not imported: {why}")
 
 
@@ -212,6 +225,8 @@ def draft_of(source: Source, options: Options, verify: Any) -> Draft:
     gaie = _required(source, "gaie", "inferencepool (gaie-*)")
     ms = _required(source, "ms", "llm-d-modelservice (ms-*)")
     draft = Draft()
+    for where, message in source.notes:
+        draft.note(where, message)
     name = _name(source, ms, options)
     route = source.values("route") or {}
     namespace = options.namespace or source.namespace or helmera._dig(route, "metadata", "namespace")
@@ -251,7 +266,8 @@ def draft_of(source: Source, options: Options, verify: Any) -> Draft:
     model = spec.pop("_model", None) or model
     spec["accelerator"] = {"vendor": vendor, "model": model,
                            **({"topology": spec.pop("_topology")} if "_topology" in spec else {}),
-                           **({"dra": spec.pop("_dra")} if "_dra" in spec else {})}
+                           **({"dra": spec.pop("_dra")} if "_dra" in spec else {}),
+                           **({"nodeAffinity": spec.pop("_nodeAffinity")} if "_nodeAffinity" in spec else {})}
     from llmd_compile.adopt.upgrade import presets
 
     supplied = presets()[release].sidecar if release in presets() else None

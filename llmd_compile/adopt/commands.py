@@ -48,7 +48,8 @@ def write_atomically(path: Path, text: str) -> None:
 def import_command(sources: tuple[str, ...], output: str, env: str, name: str | None, namespace: str | None,
                    release: str | None, accelerator: str | None, overlay: str | None, force: bool) -> None:
     """Read an llm-d deployment (a Helm-era guide directory, a helmfile, or the values files `helm get values`
-    prints, one by one) and write a spec that compiles back to it. What the spec cannot say as intent is kept
+    prints, one by one; a router-era guide directory, or router values files plus one model-server overlay
+    directory or manifests file) and write a spec that compiles back to it. What the spec cannot say as intent is kept
     (picker config, vLLM flags) and every such decision is printed on stderr with its source file:line."""
     from llmd_compile.adopt import Options, import_source
 

@@ -146,6 +146,16 @@ def release_of(source: Source, picker_image: str | None, proxy_image: str | None
     return None
 
 
+def _kv_extra(value: str | None) -> bool:
+    """A P/D --kv-transfer-config that says more than the NIXL connector and role the compiler writes (e.g. the v0.9
+    wide-EP guide's kv_load_failure_policy): kept in args, as written."""
+    try:
+        config = json.loads(value or "{}")
+    except ValueError:
+        return True
+    return not isinstance(config, dict) or bool(set(config) - {"kv_connector", "kv_role"})
+
+
 def _role(source: Source, draft: Draft, role: str, values: dict[str, Any], pd: bool) -> dict[str, Any]:
     out: dict[str, Any] = {"replicas": int(values.get("replicas", 1))}
     containers = values.get("containers") or []
@@ -177,7 +187,7 @@ def _role(source: Source, draft: Draft, role: str, values: dict[str, Any], pd: b
         norm = flag.replace("_", "-")
         if norm == "--tensor-parallel-size" and value is not None:
             tensor = int(value)
-        elif norm in DERIVED_FLAGS or (pd and norm == "--kv-transfer-config"):
+        elif norm in DERIVED_FLAGS or (pd and norm == "--kv-transfer-config" and not _kv_extra(value)):
             continue
         elif norm in ("--data-parallel-size", "--enable-expert-parallel", "--data-parallel-size-local"):
             raise SpecError([problem(where("args"), f"{role}.args", "wide expert parallelism is not imported yet: "
@@ -186,6 +196,8 @@ def _role(source: Source, draft: Draft, role: str, values: dict[str, Any], pd: b
             kept.append(pair)
     if tensor and int(tensor) != 1:
         out["parallelism"] = {"tensor": int(tensor)}
+    if values.get("_widep"):  # a router-era LeaderWorkerSet (adopt/widep.py): one pod runs tensor x dataLocal GPUs
+        out["parallelism"] = dict(values["_widep"])
     out["image"] = str(c.get("image"))
     if kept:
         out["args"] = join_args(kept)
@@ -210,7 +222,7 @@ def _role(source: Source, draft: Draft, role: str, values: dict[str, Any], pd: b
         for key, value in (_dig(c, "resources", kind) or {}).items():
             if key in VENDOR_OF:
                 draft.spec.setdefault("_vendor", VENDOR_OF[key])
-                if int(str(value)) != int(tensor or 1):
+                if int(str(value)) != int(tensor or 1) * int((values.get("_widep") or {}).get("dataLocal", 1)):
                     draft.note(where("resources"), f"{role}: {value} {key} per pod, tensor parallelism "
                                f"{tensor or 1}: the spec requests one per tensor rank")
             elif key.startswith("rdma/") and pd:
@@ -228,10 +240,10 @@ def _role(source: Source, draft: Draft, role: str, values: dict[str, Any], pd: b
         rdma["capabilities"] = caps
         if context.get("runAsUser") == 0:
             rdma["runAsRoot"] = True
-    if not any(v.get("name") == "shm" for v in values.get("volumes") or []) and int(tensor or 1) > 1:
+    if not any(v.get("name") in ("shm", "dshm") for v in values.get("volumes") or []) and int(tensor or 1) > 1:
         out["shmSize"] = None  # the source mounts no /dev/shm; the spec's default would add one
     for volume in values.get("volumes") or []:
-        if volume.get("name") == "shm" and _dig(volume, "emptyDir", "sizeLimit"):
+        if volume.get("name") in ("shm", "dshm") and _dig(volume, "emptyDir", "sizeLimit"):
             out["shmSize"] = str(volume["emptyDir"]["sizeLimit"])
         elif volume.get("name") not in ("metrics-volume", "torch-compile-cache", "shm", "triton-cache", "vllm-config"):
             draft.note(source.where("ms", role, "volumes"), f"{role}: volume {volume.get('name')} is not imported")
@@ -280,11 +292,33 @@ def model_part(source: Source, draft: Draft, ms: dict[str, Any]) -> None:
     draft.comments["model"] = f"from {source.where('ms', 'modelArtifacts')}"
 
 
+def _multinode(source: Source, role: str, values: dict[str, Any]) -> dict[str, Any]:
+    """A Helm-era wide-EP role (modelservice `multinode: true`, v0.2.x: one LeaderWorkerSet of parallelism.data pods,
+    the chart's TP_SIZE env = parallelism.tensor) read through its launch script, as adopt/widep.py reads the
+    router-era LeaderWorkerSets."""
+    from llmd_compile.adopt import widep
+
+    containers = values.get("containers") or []
+    if not containers or containers[0].get("modelCommand") != "custom":
+        raise SpecError([problem(source.where("ms", "multinode"), "multinode", f"{role}: a multinode role without a "
+                                 "custom launch script is not imported: write parallelism.{data,dataLocal,expert} "
+                                 "by hand")])
+    tensor = int(_dig(values, "parallelism", "tensor") or 1)
+    main = {**containers[0], "env": [*(containers[0].get("env") or []), {"name": "TP_SIZE", "value": str(tensor)}]}
+    doc = {"metadata": {"name": f"{role} (multinode)", "labels": {"llm-d.ai/role": role}},
+           "spec": {"replicas": values.get("replicas", 1), "leaderWorkerTemplate": {
+               # v0.4.x charts size the group by parallelism.workers; v0.2.x by parallelism.data (emit/widep.py)
+               "size": int(_dig(values, "parallelism", "workers") or _dig(values, "parallelism", "data") or 1),
+               "workerTemplate": {"spec": {"containers": [main], "volumes": values.get("volumes") or []}}}}}
+    _, read = widep.role_values(doc, source.where("ms", role, "containers", 0, "args"))
+    read.pop("_model", None)
+    return {**values, "containers": [read["containers"][0], *containers[1:]], "_widep": read["_widep"]}
+
+
 def roles_part(source: Source, draft: Draft, ms: dict[str, Any]) -> None:
     if ms.get("multinode"):
-        raise SpecError([problem(source.where("ms", "multinode"), "multinode", "wide expert parallelism "
-                                 "(LeaderWorkerSets) is not imported yet: write parallelism.{data,dataLocal,expert} "
-                                 "by hand")])
+        ms = {**ms, **{role: _multinode(source, role, ms[role]) for role in ("decode", "prefill")
+                       if isinstance(ms.get(role), dict) and ms[role].get("create", True) is not False}}
     prefill = ms.get("prefill") or {}
     pd = bool(prefill.get("create")) and int(prefill.get("replicas", 1)) > 0
     decode = _role(source, draft, "decode", ms.get("decode") or {}, pd)
@@ -308,6 +342,10 @@ def roles_part(source: Source, draft: Draft, ms: dict[str, Any]) -> None:
         # or a v0.2.x chart (no accelerator block) that requests nothing: the CPU.
         vendor = "cpu" if any(c in image for c in ("-cpu", "cpu:")) else "nvidia"
     draft.spec["_accelerator"] = vendor or "cpu"
+    types = _dig(ms, "decode", "acceleratorTypes") or {}
+    if types.get("labelKey") and types.get("labelValues"):
+        draft.spec["_nodeAffinity"] = {"labelKey": str(types["labelKey"]),
+                                       "labelValues": [str(v) for v in types["labelValues"]]}
     if _dig(ms, "accelerator", "dra"):
         draft.spec["_dra"] = True
     selector = _dig(ms, "decode", "nodeSelector") or _dig(ms, "decode", "extraConfig", "nodeSelector") or {}

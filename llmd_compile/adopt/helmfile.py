@@ -51,6 +51,15 @@ def _guide_layout(path: Path, shown: str, env: str) -> Source:
     gaie, ms = _one(path, shown, "gaie-*/values.yaml"), _one(path, shown, "ms-*/values.yaml")
     if (gaie is None or ms is None) and any((path / d).is_dir() for d in ("router", "scheduler", "modelserver")):
         raise SpecError.one(shown, "", ROUTER_ERA)
+    if gaie is None and ms is not None and ms.parent.name.startswith("ms-") and "multinode" in \
+            ms.read_text(encoding="utf-8"):
+        raise SpecError.one(shown, "", "no llm-d deployment here: only a wide-EP ms-*/values.yaml and no gaie-*/values"
+                            ".yaml (the guide installs the picker otherwise); pass both values files one by one")
+    if gaie is None and any((path / d / "modelserver").is_dir() for d in ("manifests", ".")) and \
+            any(path.rglob("inferencepool.values.yaml")):
+        raise SpecError.one(shown, "", "no llm-d deployment here: kustomize model-server manifests beside "
+                            "inferencepool.values.yaml (the v0.3-v0.6 wide-EP guides) are not imported yet; write the "
+                            "spec's parallelism.{data,dataLocal,expert} by hand")
     if gaie is None or ms is None:
         raise SpecError.one(shown, "", "no llm-d deployment here: expected a helmfile (helmfile.yaml[.gotmpl]) or a "
                             "Helm-era guide's gaie-*/values.yaml and ms-*/values.yaml; or pass the values files "

@@ -45,6 +45,9 @@ class Source:
     pins: dict[str, str] = field(default_factory=dict)  # infra/inferencepool/modelservice -> chart version
     origin: str = ""  # what was imported, for the spec's header comment
     router: bool = False  # a router-era guide (router values + kustomize model servers)
+    router_chart: str | None = None  # the router chart that ran (env.sh, or the picker image the values pin)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (file:line, message) the reading itself decided
+    epp_key: str | None = None  # how the source spells the picker's values block, for notes (router.epp, ...)
 
     def of(self, kind: Kind) -> list[Piece]:
         return [p for p in self.pieces if p.kind == kind]
@@ -134,8 +137,8 @@ def classify(data: Any, shown: str) -> Kind:
     if "gateway" in keys:
         return "infra"
     if "router" in keys:
-        raise SpecError.one(shown, "router", "values of the llm-d-router charts (llm-d v0.8+): importing a "
-                            "router-era deployment is not supported yet", 1, 1)
+        raise SpecError.one(shown, "router", "values of the llm-d-router charts (llm-d v0.8+) among Helm-era values: "
+                            "import router values with their model-server overlay or manifests only", 1, 1)
     shown_keys = ", ".join(sorted(keys)[:6]) or "(none)"
     raise SpecError.one(shown, "", "not the values of an llm-d chart (llm-d-infra, inferencepool, llm-d-modelservice)"
                         f" nor an HTTPRoute: top-level keys {shown_keys}", 1, 1)

@@ -14,6 +14,7 @@ with a located error.
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
 from typing import Any
 
@@ -58,10 +59,11 @@ CASES: dict[str, tuple[str, str, str, str]] = {
 UNCOVERED: dict[str, tuple[str, str, str]] = {
     "sim@seed": (SEED, "simulated-accelerators", "default-plugins.yaml, baked into inferencepool v0.5.1, is not in "
                  "the catalog"),
-    "wide-ep@seed": (SEED, "wide-ep-lws", "no llm-d deployment here"),  # ms-wide-ep only: no gaie values
-    "wide-ep@v0.3.0": ("v0.3.0", "wide-ep-lws", "no llm-d deployment here"),  # kustomize manifests
-    "wide-ep@v0.4.0": ("v0.4.0", "wide-ep-lws", "no llm-d deployment here"),
-    "wide-ep@v0.6": ("commit-899f8517", "wide-ep-lws", "no llm-d deployment here"),
+    # ms-wide-ep only, no gaie values (test_helm_era_wide_ep_round_trip imports it beside another guide's)
+    "wide-ep@seed": (SEED, "wide-ep-lws", "only a wide-EP ms-*/values.yaml and no gaie-*/values.yaml"),
+    "wide-ep@v0.3.0": ("v0.3.0", "wide-ep-lws", "kustomize model-server manifests beside inferencepool.values.yaml"),
+    "wide-ep@v0.4.0": ("v0.4.0", "wide-ep-lws", "no llm-d deployment here"),  # inferencepool.values.yaml only
+    "wide-ep@v0.6": ("commit-899f8517", "wide-ep-lws", "kustomize model-server manifests beside inferencepool.values"),
 }
 ENV = "prereq/gateway-provider/common-configurations/istio.yaml"
 
@@ -299,17 +301,30 @@ def test_seed_helmfile_gke_tpu_environment(tmp_path: Path) -> None:
 
 CURRENT_REFS = ("commit-08fe5b66", "commit-3fa7bfc5", "commit-e3dbeca1")  # llm-d v0.7.0, ~v0.8.0, v0.9.0
 V09 = "commit-e3dbeca1"
-# v0.9 guides imported from their directory (router values + the overlay the README deploys), compiled, and compared
-# with the guide's router values as tests/conformance/test_router_fidelity.py compares its hand-written specs: the
-# reasons listed there hold here too; ROUTER_ROUNDTRIP adds the import's own. (guide -> --overlay or None)
-ROUTER_CASES = {"optimized-baseline": None, "pd-disaggregation": "modelserver/gpu/vllm/coreweave",
-                "precise-prefix-cache-routing": None}
+V08 = "commit-3fa7bfc5"
+# Router-era guides imported from their directory (router values + the overlay the README deploys), compiled, and
+# compared with the guide's router values (over its recipes/router/base.values.yaml) as
+# tests/conformance/test_router_fidelity.py compares its hand-written specs: the reasons listed there hold here too;
+# ROUTER_ROUNDTRIP adds the import's own. (case -> snapshot, guide, --overlay or None)
+ROUTER_CASES = {f"{guide}@{tag}": (ref, guide, overlay) for ref, tag in ((V09, "v0.9"), (V08, "v0.8"))
+                for guide, overlay in (("optimized-baseline", None),
+                                       ("pd-disaggregation", "modelserver/gpu/vllm/coreweave"),
+                                       ("precise-prefix-cache-routing", None))}
+_EPP_ENV = ("the picker's HF token env belongs to the precise intent, which the guide's config (token-producer over "
+            "the render Service) does not compile from: the import keeps the config as written and reports "
+            "router.epp.env as not imported")
 ROUTER_ROUNDTRIP: dict[str, dict[str, str]] = {
-    "precise-prefix-cache-routing": {
-        "router.epp.env": "the picker's HF token env belongs to the precise intent, which the guide's config (token-"
-                          "producer over the render Service, prefix-cache-affinity-filter) does not compile from: the "
-                          "import keeps the config as written and reports router.epp.env as not imported"},
+    "precise-prefix-cache-routing@v0.9": {"router.epp.env": _EPP_ENV},
+    "precise-prefix-cache-routing@v0.8": {
+        "router.epp.env": _EPP_ENV,
+        # Overrides test_router_fidelity's v0.9 reason (replicas 1 there): v0.8's guide runs replicas: 2.
+        "router.epp.flags.ha-enable-leader-election": "a real difference: v0.8's guide runs 2 picker replicas "
+            "active-active (the flag false overrides the --ha-enable-leader-election the router chart v0.9.0 adds for "
+            "replicas > 1); the spec has no field for it, so the import runs them active-passive and reports "
+            "router.epp.flags as not imported (file:line)"},
 }
+# The router chart each snapshot's env.sh installs (ROUTER_CHART_VERSION's default), which the import must pin.
+ROUTER_CHART = {V09: "v0.10.0", V08: "v0.9.0"}
 
 
 def _current_guides() -> list[tuple[str, str]]:
@@ -333,26 +348,293 @@ def test_current_guides_import_or_refuse_located() -> None:
         except SpecError as exc:
             assert all(p.path and p.message for p in exc.problems)
             outcomes[(ref, name)] = "refused"
-    assert all(outcomes[(V09, name)] == "imported" for name in ("optimized-baseline", "precise-prefix-cache-routing"))
-    assert outcomes[(V09, "wide-ep-lws")] == "refused"
+    assert all(outcomes[(ref, name)] == "imported" for ref in (V09, V08)
+               for name in ("optimized-baseline", "precise-prefix-cache-routing"))
+    assert all(outcomes[(ref, "wide-ep-lws")] == "imported" for ref in (V09, V08))
 
 
-@pytest.mark.parametrize("name", sorted(ROUTER_CASES))
-def test_router_guide_round_trip(name: str) -> None:
+@pytest.mark.parametrize("case", sorted(ROUTER_CASES))
+def test_router_guide_round_trip(case: str) -> None:
+    from llmd_compile.compile import build
+    from llmd_compile.emit.router import gitops
+
     from . import test_router_fidelity as rf
 
-    guide_dir = o.shared() / DATA / V09 / "guides" / name
-    text = import_source([guide_dir], [name], Path("specs/x.yaml"),
-                         Options(accelerator="H100", overlay=ROUTER_CASES[name])).text
-    files = compile_spec(load_text(text, "x.yaml"), "x.yaml")
+    ref, name, overlay = ROUTER_CASES[case]
+    root = o.shared() / DATA / ref / "guides"
+    text = import_source([root / name], [name], Path("specs/x.yaml"), Options(accelerator="H100", overlay=overlay)).text
+    stack, files = build(load_text(text, "x.yaml"), "x.yaml")
+    assert gitops.release(stack)["version"] == ROUTER_CHART[ref]
     ours, our_config = rf._split_config(rf._read_text(files["values/router.yaml"]))
-    theirs, their_config = rf._split_config(rf._guide_values(rf.GUIDES[name]))
+    guide_values = o.helm_merge(o.helm_merge(rf._read(root / "recipes/router/base.values.yaml"),
+                                             rf._read(root / rf.GUIDES[name].values)), rf.SET_FLAGS)
+    theirs, their_config = rf._split_config(guide_values)
     a, b = rf._flat(ours), rf._flat(theirs)
-    reasons = {**rf.GUIDES[name].values_diff, **ROUTER_ROUNDTRIP.get(name, {})}
+    reasons = {**rf.GUIDES[name].values_diff, **ROUTER_ROUNDTRIP.get(case, {})}
     differing = {p for p in a.keys() | b.keys() if a.get(p) != b.get(p)}
     unexplained = sorted(p for p in differing if not any(p == k or p.startswith(k + ".") for k in reasons))
     assert not unexplained, {p: (a.get(p), b.get(p)) for p in unexplained}
-    extra = ROUTER_ROUNDTRIP.get(name, {})
+    extra = ROUTER_ROUNDTRIP.get(case, {})
     assert not [k for k in extra if not any(p == k or p.startswith(k + ".") for p in differing)]
-    # The picker config is the guide's own (kept as written when no intent compiles to it).
-    assert ({p["type"] for p in our_config["plugins"]} == {p["type"] for p in their_config["plugins"]})
+    # The picker config is the guide's own (kept as written when no intent compiles to it), in the envelope the
+    # pinned router loads (llm-d.ai/v1alpha1 from router v0.9.0 on).
+    assert our_config["apiVersion"] == their_config["apiVersion"]
+    assert {p["type"] for p in our_config["plugins"]} == {p["type"] for p in their_config["plugins"]}
+
+
+# What each router import must say on stderr, with the guide file and line (the upstream line numbers, counted in
+# the snapshot's values file): the ROUTER_ROUNDTRIP differences are reported, not silent.
+ROUTER_NOTES = [
+    ("precise-prefix-cache-routing@v0.8", "precise-prefix-cache-routing.values.yaml:18: router.epp.flags is not "
+                                          "imported"),
+    ("precise-prefix-cache-routing@v0.8", "precise-prefix-cache-routing.values.yaml:25: router.epp.env is not "
+                                          "imported"),
+    ("precise-prefix-cache-routing@v0.9", "router.epp.env is not imported"),
+    ("optimized-baseline@v0.8", "the namespace is not in the source"),
+]
+
+
+@pytest.mark.parametrize(("case", "note"), ROUTER_NOTES)
+def test_router_import_reports_what_it_does_not_keep(case: str, note: str) -> None:
+    ref, name, overlay = ROUTER_CASES[case]
+    guide_dir = o.shared() / DATA / ref / "guides" / name
+    notes = [str(n) for n in import_source([guide_dir], [name], Path("specs/x.yaml"),
+                                           Options(accelerator="H100", overlay=overlay)).notes]
+    assert any(note in n for n in notes), notes
+    values = (guide_dir / "router" / f"{name}.values.yaml").read_text(encoding="utf-8").splitlines()
+    for n in notes:  # every line a note cites is where the guide says the key
+        if f"{name}.values.yaml:" in n and " router.epp." in n:
+            line = int(n.split(f"{name}.values.yaml:")[1].split(":")[0])
+            key = n.split(" router.epp.")[1].split(" ")[0]
+            assert values[line - 1].strip().startswith(f"{key}:"), (n, values[line - 1])
+
+
+def _body(text: str) -> str:
+    return "".join(line for line in text.splitlines(True) if not line.startswith("#"))
+
+
+# The same router deployments as `helm get values <release>` prints them (base.values.yaml and the guide's values as
+# user-supplied, the header line included), beside the overlay directory or its built manifests: the spec must be
+# the guide directory's (whose round trip test_router_guide_round_trip checks against the guide).
+@pytest.mark.parametrize("manifests", [False, True], ids=["overlay-dir", "manifests-file"])
+@pytest.mark.parametrize("case", sorted(ROUTER_CASES))
+def test_router_values_one_by_one_import_as_the_guide(tmp_path: Path, case: str, manifests: bool) -> None:
+    import shutil
+    import subprocess
+
+    ref, name, overlay = ROUTER_CASES[case]
+    root = o.shared() / DATA / ref / "guides"
+    shown = []
+    for source in (root / "recipes/router/base.values.yaml", root / name / "router" / f"{name}.values.yaml"):
+        target = tmp_path / f"{source.parent.parent.name}.txt"
+        target.write_text("USER-SUPPLIED VALUES:\n" + source.read_text(encoding="utf-8"), encoding="utf-8")
+        shown.append(target)
+    servers = root / name / (overlay or "modelserver/gpu/vllm/base")
+    if manifests:
+        kubectl = shutil.which("kubectl")
+        if kubectl is None:
+            pytest.skip("kubectl not on PATH")
+        built = subprocess.run([kubectl, "kustomize", str(servers)], capture_output=True, text=True, check=True)
+        servers = tmp_path / "manifests.yaml"
+        servers.write_text(built.stdout, encoding="utf-8")
+    # --release: the values files carry no env.sh; the vLLM image alone may be shared by presets.
+    release = {V09: "v0.9", V08: "v0.8"}[ref]
+    options = Options(accelerator="H100", name=name, release=release)
+    one_by_one = import_source([*shown, servers], [p.name for p in (*shown, servers)], Path("specs/x.yaml"), options)
+    directory = import_source([root / name], [name], Path("specs/x.yaml"),
+                              Options(accelerator="H100", overlay=overlay)).text
+    assert _body(one_by_one.text) == _body(directory)
+    assert "helm get values" not in one_by_one.text.splitlines()[0]  # the modeline stays first
+    assert any("router values" in line for line in one_by_one.text.splitlines()[:4])
+
+
+# `helm get values --all` prints the picker image the chart ran; its tag names the preset (CURRENT §2: router chart
+# v0.9.0 ships picker v0.9.0, v0.10.0 ships v0.10.0), with no --release and no env.sh beside the files.
+@pytest.mark.parametrize(("tag", "release"), [("v0.9.0", "v0.8"), ("v0.10.0", "v0.9")])
+def test_router_values_release_from_the_picker_image(tmp_path: Path, tag: str, release: str) -> None:
+    root = o.shared() / DATA / V09 / "guides"
+    values = tmp_path / "values.yaml"
+    text = (root / "optimized-baseline/router/optimized-baseline.values.yaml").read_text(encoding="utf-8")
+    assert "\n  epp:\n" in text
+    pin = f"  epp:\n    image:\n      registry: ghcr.io/llm-d\n      repository: llm-d-router-endpoint-picker\n" \
+          f"      tag: {tag}\n"
+    values.write_text(text.replace("  epp:\n", pin, 1), encoding="utf-8")
+    spec = load_text(import_source([values, root / "optimized-baseline/modelserver/gpu/vllm/base"],
+                                   ["values.yaml", "ms"], Path("specs/x.yaml"),
+                                   Options(accelerator="H100", name="ob")).text, "x.yaml")
+    assert spec.release == release
+
+
+# The guides install the router chart with `--set provider.name=<gateway>` (test_router_fidelity.SET_FLAGS); `helm get
+# values` prints it, and it, not --env, says the gateway.
+@pytest.mark.parametrize("provider", ["istio", "agentgateway", "kgateway"])
+def test_router_values_provider_from_set_flags(tmp_path: Path, provider: str) -> None:
+    from . import test_router_fidelity as rf
+
+    root = o.shared() / DATA / V09 / "guides"
+    values = o.helm_merge(rf._read(root / "optimized-baseline/router/optimized-baseline.values.yaml"),
+                          o.helm_merge(rf.SET_FLAGS, {"provider": {"name": provider}}))
+    path = tmp_path / "values.yaml"
+    YAML(typ="safe").dump(values, path)
+    text = import_source([path, root / "optimized-baseline/modelserver/gpu/vllm/base"], ["values.yaml", "ms"],
+                         Path("specs/x.yaml"), Options(accelerator="H100", name="ob", env="gke")).text
+    spec = load_text(text, "x.yaml")
+    assert spec.gateway.provider == provider
+
+
+# Wide-EP: the v0.9 wide-ep-lws guide's LeaderWorkerSets (launch script read as the shell runs it) import to
+# parallelism.{tensor,data,dataLocal,expert}; the spec's compiled model servers are compared with the guide's overlay as
+# tests/conformance/test_router_modelserver_fidelity.py compares the hand-written spec, with its reasons
+# (modelserver_intended.py) plus the import's own below. Every WIDEEP_ROUNDTRIP row must be a real difference.
+WIDEEP_ROUNDTRIP: dict[str, str] = {}
+
+
+def _listed(table: dict[str, str], path: str) -> bool:
+    return any(path == k or (k.endswith("*") and path.startswith(k[:-1])) for k in table)
+
+
+def test_wide_ep_lws_round_trip(tmp_path: Path) -> None:
+    from .modelserver_intended import INTENDED as MS_INTENDED
+    from .test_router_modelserver_fidelity import flatten, guide_side, normalise
+    from .test_router_modelservers import built_guide_spec
+
+    guide_dir = o.shared() / DATA / V09 / "guides" / "wide-ep-lws"
+    text = import_source([guide_dir], ["wide-ep-lws"], Path("specs/x.yaml"), Options(accelerator="H200")).text
+    spec = load_text(text, "x.yaml")
+    for role in (spec.decode, spec.prefill):  # the guide: LWS size 2 x --data-parallel-size-local 8, EP on
+        assert role is not None
+        assert (role.parallelism.tensor, role.parallelism.data, role.parallelism.local, role.parallelism.expert) == \
+            (1, 16, 8, True)
+    path = tmp_path / "wide-ep-lws.yaml"
+    path.write_text(text, encoding="utf-8")
+    ours = flatten(normalise(built_guide_spec(path, tmp_path)["kubernetes"]))
+    theirs = flatten(guide_side("wide-ep-lws"))
+    reasons = {**MS_INTENDED["wide-ep-lws"], **WIDEEP_ROUNDTRIP}
+    differing = {p for p in ours.keys() | theirs.keys() if ours.get(p) != theirs.get(p)}
+    unexplained = sorted(p for p in differing if not _listed(reasons, p))
+    assert not unexplained, {p: (theirs.get(p), ours.get(p)) for p in unexplained}
+    assert not [k for k in WIDEEP_ROUNDTRIP if not any(_listed({k: ""}, p) for p in differing)]
+
+
+LAUNCH = """find /dev/shm -type f -delete
+START_RANK=$(( ${LWS_WORKER_INDEX:-0} * DP_SIZE_LOCAL ))
+
+exec vllm serve \\
+  org/model \\
+  --tensor-parallel-size $TP_SIZE \\
+  --data-parallel-size $((LWS_GROUP_SIZE * DP_SIZE_LOCAL)) \\
+  --data-parallel-size-local ${DP_SIZE_LOCAL} \\
+  --data-parallel-address ${LWS_LEADER_ADDRESS} \\
+  --kv_transfer_config '{"kv_connector":"NixlConnector",
+                          "kv_role":"kv_both"}' \\
+  --max-num-seqs ${MAX_TOKENS:-64} %s
+  # --collect-detailed-traces all
+echo never
+"""
+# (case, LWS size, env, trailing flags) -> (tensor, data, dataLocal, expert, the words vLLM gets beyond the derived)
+LAUNCHES = [
+    ("guide shape", 2, {"TP_SIZE": "1", "DP_SIZE_LOCAL": "8"}, "--enable-expert-parallel", (1, 16, 8, True)),
+    ("no EP, TP 2", 4, {"TP_SIZE": "2", "DP_SIZE_LOCAL": "4"}, "", (2, 16, 4, False)),
+]
+
+
+@pytest.mark.parametrize(("size", "env", "tail", "expected"), [c[1:] for c in LAUNCHES], ids=[c[0] for c in LAUNCHES])
+def test_wide_ep_launch_script(size: int, env: dict[str, str], tail: str, expected: tuple[Any, ...]) -> None:
+    from llmd_compile.adopt import widep
+
+    doc = {"kind": "LeaderWorkerSet", "metadata": {"name": "x", "labels": {"llm-d.ai/role": "decode"}},
+           "spec": {"replicas": 3, "leaderWorkerTemplate": {"size": size, "workerTemplate": {"spec": {"containers": [
+               {"name": "vllm", "image": "i", "command": ["/bin/bash", "-c"], "args": [LAUNCH % tail],
+                "env": [{"name": k, "value": v} for k, v in env.items()]}]}}}}}
+    role, values = widep.role_values(doc, "x.yaml")
+    p = values["_widep"]
+    assert (role, values["replicas"], values["_model"]) == ("decode", 3, "org/model")
+    assert (p["tensor"], p["data"], p["dataLocal"], p.get("expert", False)) == expected
+    args = values["containers"][0]["args"]
+    assert args[-2:] == ["--max-num-seqs", "64"] and "never" not in args and "--collect-detailed-traces" not in args
+    assert json.loads(args[args.index("--kv_transfer_config") + 1]) == {"kv_connector": "NixlConnector",
+                                                                        "kv_role": "kv_both"}
+    assert not {a for a in args if a.startswith("--data-parallel") or a == "--tensor-parallel-size"}
+
+
+V07 = "commit-08fe5b66"
+# v0.7.0 guides (GAIE v1.5.0 charts, inferenceExtension.* over recipes/scheduler/base.values.yaml): their picker
+# (llm-d-inference-scheduler:v0.8.0) and P/D sidecar (llm-d-routing-sidecar:v0.8.0) can no longer be pulled (CURRENT
+# §5), so the import moves them to the nearest preset, v0.8 (router chart v0.9.0), and says so. guide -> the notes
+# it must print (beyond the picker's), by the file they cite.
+V07_CASES = {
+    "optimized-baseline": ["optimized-baseline.values.yaml:5: inferenceExtension.extraServicePorts is not imported"],
+    "pd-disaggregation": ["modelserver/gpu/vllm/base: the P/D sidecar ghcr.io/llm-d/llm-d-routing-sidecar:v0.8.0 "
+                          "can no longer be pulled"],
+    "precise-prefix-cache-aware": [],
+    "wide-ep-lws": [],
+}
+
+
+@pytest.mark.parametrize("name", sorted(V07_CASES))
+def test_v07_guides_import_to_v08_with_every_change_said(name: str) -> None:
+    from llmd_compile.compile import build
+    from llmd_compile.emit.router import gitops
+
+    from . import test_router_fidelity as rf
+
+    guide_dir = o.shared() / DATA / V07 / "guides" / name
+    imported_ = import_source([guide_dir], [name], Path("specs/x.yaml"), Options(accelerator="H200"))
+    notes = [str(n) for n in imported_.notes]
+    values_file = guide_dir / "scheduler" / f"{name}.values.yaml"
+    line = next(i for i, text in enumerate(values_file.read_text(encoding="utf-8").splitlines(), 1)
+                if text.startswith("inferenceExtension:"))
+    assert any(f"{name}.values.yaml:{line}: v0.7 ran the picker ghcr.io/llm-d/llm-d-inference-scheduler:v0.8.0"
+               in n and "imported as release v0.8" in n for n in notes), notes
+    for expected in V07_CASES[name]:
+        assert any(expected in n for n in notes), notes
+    spec = load_text(imported_.text, "x.yaml")
+    assert spec.release == "v0.8"
+    stack, files = build(spec, "x.yaml")
+    assert gitops.release(stack)["version"] == "v0.9.0"
+    assert "llm-d-inference-scheduler" not in repr(files) and "llm-d-routing-sidecar" not in repr(files)
+    # The picker config is the guide's (same plugins), as the v0.8 router loads it.
+    ours = rf._split_config(rf._read_text(files["values/router.yaml"]))[1]
+    base = YAML(typ="safe").load((guide_dir.parent / "recipes/scheduler/base.values.yaml").read_text(encoding="utf-8"))
+    ext = o.helm_merge(base, YAML(typ="safe").load(values_file.read_text(encoding="utf-8")))["inferenceExtension"]
+    custom = (ext.get("pluginsCustomConfig") or {}).get(ext["pluginsConfigFile"])
+    if custom is not None:
+        theirs = YAML(typ="safe").load(custom)
+        assert {p["type"] for p in ours["plugins"]} == {p["type"] for p in theirs["plugins"]}
+
+
+# Helm-era wide-EP: the seed guide's ms-wide-ep values (modelservice `multinode: true`; the guide ships no gaie values,
+# so the seed P/D guide's stand in) import to parallelism.{tensor,data,dataLocal,expert}, and the compiled modelservice
+# values run the same LeaderWorkerSets: the chart's parallelism block and the launch script's vLLM flags (read with
+# the independent parser of test_router_modelserver_fidelity) equal the guide's, but for the listed flags.
+HELM_WIDEEP_FLAGS = {
+    "--served-model-name": "written explicitly (the model name; vLLM's default is the same path)",
+}
+
+
+@pytest.mark.parametrize("role", ["decode", "prefill"])
+def test_helm_era_wide_ep_round_trip(tmp_path: Path, role: str) -> None:
+    from .test_router_modelserver_fidelity import args_map, serve_args
+
+    ms_file = o.shared() / DATA / SEED / "guides/wide-ep-lws/ms-wide-ep/values.yaml"
+    gaie_file = o.shared() / DATA / SEED / "guides/pd-disaggregation/gaie-pd/values.yaml"
+    text = import_source([gaie_file, ms_file], ["gaie.yaml", "ms.yaml"], Path("specs/x.yaml"),
+                         Options(accelerator="H200", name="wide-ep-seed")).text
+    guide = YAML(typ="safe").load(ms_file.read_text(encoding="utf-8"))
+    ours = YAML(typ="safe").load(compile_spec(load_text(text, "x.yaml"), "x.yaml")["values/modelservice.yaml"])
+    assert ours["multinode"] is True
+    assert {k: ours[role]["parallelism"].get(k) for k in guide[role]["parallelism"]} == guide[role]["parallelism"]
+
+    def flags(values: dict[str, Any]) -> dict[str, Any]:
+        c = values[role]["containers"][0]
+        env = {e["name"]: str(e["value"]) for e in c.get("env") or [] if "value" in e}
+        env.setdefault("TP_SIZE", str(values[role]["parallelism"]["tensor"]))  # the chart's env (_helpers.tpl)
+        return args_map(serve_args(str(c["args"][0]), env, int(values[role]["parallelism"]["data"])))
+
+    a, b = flags(guide), flags(ours)
+    differing = {k for k in a.keys() | b.keys() if a.get(k) != b.get(k)}
+    assert differing == set(HELM_WIDEEP_FLAGS), {k: (a.get(k), b.get(k)) for k in differing}
+    spec = load_text(text, "x.yaml")
+    hand = load_text((Path(__file__).resolve().parents[2] / "specs/wide-ep-seed.yaml").read_text(encoding="utf-8"),
+                     "specs/wide-ep-seed.yaml")
+    assert getattr(spec, role).parallelism == getattr(hand, role).parallelism  # the hand-written spec of the guide

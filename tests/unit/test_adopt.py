@@ -169,6 +169,8 @@ def test_import_helmfile_templates(guide: Path) -> None:
     assert spec["release"] == "v0.3.0"  # the helmfile's pins are release v0.3.0's (inferencepool v1.0.1, MS v0.2.10)
 
 
+_DEPLOY = ("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ms\n  labels:\n    llm-d.ai/role: decode\n"
+           "spec:\n  template:\n    spec:\n      containers:\n        - name: vllm\n          image: x\n")
 BAD = [
     # (case, files to write {path: text}, command, expected piece of the located error)
     ("not a deployment", {"notes/readme.txt": "hello\n"}, ["import", "notes", "-o", "spec.yaml"],
@@ -179,8 +181,18 @@ BAD = [
      ["import", "hf", "-o", "spec.yaml"], "hf/helmfile.yaml:9:1: cannot resolve the template"),
     ("a spec, not a deployment", {}, ["import", str(REPO / "specs" / "h100.yaml"), "-o", "spec.yaml"],
      "already an llmd-compile spec"),
-    ("router-era values", {"router.yaml": "router:\n  epp:\n    replicas: 1\n"},
-     ["import", "router.yaml", "-o", "spec.yaml"], "router.yaml:1:1: router: values of the llm-d-router charts"),
+    ("router values alone", {"router.yaml": "router:\n  epp:\n    replicas: 1\n"},
+     ["import", "router.yaml", "-o", "spec.yaml"], "router.yaml: router values need exactly one model-server input"),
+    ("router values among Helm-era values", {"router.yaml": "router:\n  epp:\n    replicas: 1\n"},
+     ["import", "router.yaml", "gaie-mine/values.yaml", "-o", "spec.yaml"],
+     "router.yaml:1:1: router: values of the llm-d-router charts (llm-d v0.8+) among Helm-era values"),
+    ("router values, two model-server inputs", {"router.yaml": "router: {}\n", "a.yaml": _DEPLOY, "b.yaml": _DEPLOY},
+     ["import", "router.yaml", "a.yaml", "b.yaml", "-o", "spec.yaml"], "b.yaml: a second model-server input"),
+    ("router values, no decode Deployment", {"router.yaml": "router: {}\n", "a.yaml": _DEPLOY.replace("decode",
+                                                                                                       "prefill")},
+     ["import", "router.yaml", "a.yaml", "-o", "spec.yaml"], "a.yaml: no decode Deployment"),
+    ("router values, a directory that is no overlay", {"router.yaml": "router: {}\n", "ms/x.yaml": "a: 1\n"},
+     ["import", "router.yaml", "ms", "-o", "spec.yaml"], "ms: a directory without kustomization.yaml"),
     ("router-era guide", {"og/router/og.values.yaml": "router: {}\n", "og/modelserver/x.yaml": "a: 1\n"},
      ["import", "og", "-o", "spec.yaml"], "og: no model-server overlay"),
     ("output exists", {"spec.yaml": "mine\n"}, ["import", "gaie-mine/values.yaml", "-o", "spec.yaml"],
@@ -261,7 +273,7 @@ def test_text_edits(text: str, edit: object, expected: str) -> None:
 # Our own output is a deployment too: every Helm-era stack in out/ (helmfile + values + base/httproute.yaml) imports
 # into a spec that compiles to the same values, picker config and route. Not imported, with the located reason:
 OWN = sorted(p.parent.name for p in (REPO / "out").glob("*/helmfile.yaml") if (p.parent / "values").is_dir())
-OWN_UNCOVERED = {"wide-ep": "multinode: wide expert parallelism", "wide-ep-seed": "multinode: wide expert parallelism",
+OWN_UNCOVERED = {
                  # router-shape stacks (release v0.8/v0.9): their helmfile installs an llm-d-router chart
                  **{stack: "a router-era deployment" for stack in OWN
                     if "chart: oci://ghcr.io/llm-d/charts/llm-d-router" in (REPO / "out" / stack / "helmfile.yaml")
