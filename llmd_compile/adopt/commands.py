@@ -51,7 +51,7 @@ def import_command(sources: tuple[str, ...], output: str, env: str, name: str | 
     prints, one by one; a router-era guide directory, or router values files plus one model-server overlay
     directory or manifests file) and write a spec that compiles back to it. What the spec cannot say as intent is kept
     (picker config, vLLM flags) and every such decision is printed on stderr with its source file:line."""
-    from llmd_compile.adopt import Options, import_source
+    from llmd_compile.adopt.importer import Options, import_source
 
     out = Path(output)
     try:

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from llmd_compile.adopt import Options, import_source
+from llmd_compile.adopt.importer import Options, import_source
 from llmd_compile.compile import compile_spec
 from llmd_compile.errors import SpecError
 from llmd_compile.resolve import resolve

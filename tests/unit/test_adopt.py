@@ -284,7 +284,7 @@ COMPARED = ("values/infra.yaml", "values/inferencepool.yaml", "values/modelservi
 
 @pytest.mark.parametrize("stack", OWN)
 def test_own_output_round_trips(stack: str) -> None:
-    from llmd_compile.adopt import Options, import_source
+    from llmd_compile.adopt.importer import Options, import_source
     from llmd_compile.compile import compile_spec
     from llmd_compile.errors import SpecError
     from llmd_compile.spec.load import load_text

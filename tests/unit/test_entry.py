@@ -82,3 +82,17 @@ def test_a_closed_pipe_is_no_traceback(tmp_path: Path) -> None:
                           timeout=120)
     assert "Traceback" not in done.stderr and "LLMD413" in done.stderr
     assert done.returncode == 1
+
+
+# Loaded by a subcommand that needs them, never at start-up (`import llmd_compile.cli` is every run's floor: the
+# pre-commit hook's 0.4 s budget). The adopt package once cost 100 ms there through its __init__.
+_HEAVY_AT_START = ("pydantic.main", "llmd_compile.spec.models", "llmd_compile.compile", "llmd_compile.adopt.importer",
+                   "llmd_compile.adopt.upgrade", "llmd_compile.catalog.plugin_data", "llmd_compile.render",
+                   "helm_python")
+
+
+def test_cli_start_up_loads_no_subcommand_machinery(tmp_path: Path) -> None:
+    done = _python("import sys\nimport llmd_compile.cli\n"
+                   f"print([m for m in {_HEAVY_AT_START!r} if m in sys.modules])\n", tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
