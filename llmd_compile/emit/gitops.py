@@ -10,6 +10,7 @@ InferencePool + EPP (1) -> cache PVC and download (2) -> model servers (3).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from llmd_compile import yamlio
@@ -132,13 +133,7 @@ def children(stack: Stack, key: str, platform: str, server: str) -> dict[str, di
         apps[f"00-{crd}.yaml"] = _app(stack, f"{name}-{target}-{crd}", -3, ns,
                                       [{"repoURL": repo, "targetRevision": rev, "path": "config/crd"}],
                                       f"{name}-prereqs", server)
-    for i, chart in enumerate(_control_plane(stack)):
-        source: dict[str, Any] = {"repoURL": chart.repo, "chart": chart.chart, "targetRevision": chart.version,
-                                  "helm": {"releaseName": chart.release}}
-        if chart.values:
-            source["helm"]["valuesObject"] = dict(chart.values)
-        apps[f"0{i + 1}-{chart.release}.yaml"] = _app(stack, f"{name}-{target}-{chart.release}", -2 + min(i, 1),
-                                                      chart.namespace, [source], f"{name}-prereqs", server)
+    apps.update(control_plane_apps(stack, _control_plane(stack), f"{name}-{target}", f"{name}-prereqs", server))
     for release in _charts(stack):
         source = {"repoURL": release["repo"], "chart": release["chart"], "targetRevision": release["version"],
                   "helm": {"releaseName": release["release"],
@@ -201,6 +196,20 @@ def placement(stack: Stack) -> list[dict[str, str]]:
     return [{"stack": stack.spec.metadata.name, "cluster": key, "server": server, "platform": platform,
              "path": f"{argo.path}/{stack.spec.metadata.name}/argocd/{key}", "project": argo.project}
             for key, platform, server in targets(stack)]
+
+
+def control_plane_apps(stack: Stack, charts: Iterable[providers.HelmChart], prefix: str, project: str,
+                       server: str) -> dict[str, dict[str, Any]]:
+    """The gateway control plane's Helm charts as Argo CD children in waves -2 (the first) and -1 (the rest)."""
+    apps: dict[str, dict[str, Any]] = {}
+    for i, chart in enumerate(charts):
+        source: dict[str, Any] = {"repoURL": chart.repo, "chart": chart.chart, "targetRevision": chart.version,
+                                  "helm": {"releaseName": chart.release}}
+        if chart.values:
+            source["helm"]["valuesObject"] = dict(chart.values)
+        apps[f"0{i + 1}-{chart.release}.yaml"] = _app(stack, f"{prefix}-{chart.release}", -2 + min(i, 1),
+                                                      chart.namespace, [source], project, server)
+    return apps
 
 
 def oci_repositories(stack: Stack) -> list[dict[str, Any]]:

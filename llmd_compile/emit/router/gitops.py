@@ -80,13 +80,7 @@ def children(stack: Stack, key: str, platform: str, server: str) -> dict[str, di
     app = gitops._app
     apps = {"00-crds.yaml": app(stack, f"{name}-{key}-crds", -3, ns, [{**git, "path": f"{stack_dir}/prereqs/crds"}],
                                 f"{name}-prereqs", server)} if stack.spec.gateway.create else {}
-    for i, chart in enumerate(control_plane(stack)):
-        source: dict[str, Any] = {"repoURL": chart.repo, "chart": chart.chart, "targetRevision": chart.version,
-                                  "helm": {"releaseName": chart.release}}
-        if chart.values:
-            source["helm"]["valuesObject"] = dict(chart.values)
-        apps[f"0{i + 1}-{chart.release}.yaml"] = app(stack, f"{name}-{key}-{chart.release}", -2 + min(i, 1),
-                                                     chart.namespace, [source], f"{name}-prereqs", server)
+    apps.update(gitops.control_plane_apps(stack, control_plane(stack), f"{name}-{key}", f"{name}-prereqs", server))
     if gateway.resources(stack):
         apps["10-gateway.yaml"] = app(stack, f"{name}-{key}-gateway", 0, ns,
                                       [{**git, "path": f"{stack_dir}/gateway/overlays/{platform}"}], name, server)
