@@ -196,6 +196,16 @@ def from_router_values(paths: list[Path], shown: list[str], env: str) -> Source:
     return source
 
 
+def _guide_model_servers(path: Path, shown: str, overlay: str | None) -> tuple[Piece, str]:
+    """A guide directory's model-server overlay (the one named, else the first of OVERLAYS), built with kubectl."""
+    chosen = path / overlay if overlay else next((path / o for o in OVERLAYS if (path / o / "kustomization.yaml")
+                                                 .is_file()), None)
+    if chosen is None or not (chosen / "kustomization.yaml").is_file():
+        raise SpecError.one(shown, "", "no model-server overlay (modelserver/<accel>/<server>/...): pass --overlay")
+    overlay_shown = f"{shown}/{chosen.relative_to(path).as_posix()}"
+    return _ms_piece(_build(chosen, overlay_shown), overlay_shown), overlay_shown
+
+
 def from_router_guide(path: Path, shown: str, env: str, overlay: str | None) -> Source:
     name = path.name
     values_file = path / "router" / f"{name}.values.yaml"
@@ -206,12 +216,7 @@ def from_router_guide(path: Path, shown: str, env: str, overlay: str | None) -> 
     own = (data.get("router") or {}).get("epp") or {}
     if base_file.is_file():
         data = merge(read(base_file, str(base_file))[0], data)
-    chosen = path / overlay if overlay else next((path / o for o in OVERLAYS if (path / o / "kustomization.yaml")
-                                                 .is_file()), None)
-    if chosen is None or not (chosen / "kustomization.yaml").is_file():
-        raise SpecError.one(shown, "", "no model-server overlay (modelserver/<accel>/<server>/...): pass --overlay")
-    overlay_shown = f"{shown}/{chosen.relative_to(path).as_posix()}"
-    ms = _ms_piece(_build(chosen, overlay_shown), overlay_shown)
+    ms, overlay_shown = _guide_model_servers(path, shown, overlay)
     source = Source(origin=f"the router-era guide directory {shown} (router values, {overlay_shown} built with "
                            f"kubectl kustomize; {env} gateway)")
     source.pieces = [_gaie_piece(data, lines, own, f"{shown}/router/{values_file.name}"), ms]
@@ -246,12 +251,7 @@ def from_gaie_guide(path: Path, shown: str, env: str, overlay: str | None) -> So
     base_file = path.parent / "recipes" / "scheduler" / "base.values.yaml"
     merged = merge(read(base_file, str(base_file))[0], data) if base_file.is_file() else data
     epp = {k: v for k, v in (merged.get("inferenceExtension") or {}).items() if k in _GAIE_EPP}
-    chosen = path / overlay if overlay else next((path / o for o in OVERLAYS if (path / o / "kustomization.yaml")
-                                                 .is_file()), None)
-    if chosen is None or not (chosen / "kustomization.yaml").is_file():
-        raise SpecError.one(shown, "", "no model-server overlay (modelserver/<accel>/<server>/...): pass --overlay")
-    overlay_shown = f"{shown}/{chosen.relative_to(path).as_posix()}"
-    ms = _ms_piece(_build(chosen, overlay_shown), overlay_shown)
+    ms, overlay_shown = _guide_model_servers(path, shown, overlay)
     source = Source(origin=f"the v0.7 guide directory {shown} (GAIE-chart scheduler values, {overlay_shown} built "
                            f"with kubectl kustomize; {env} gateway), moved to release {V07_TO}")
     image = (merged.get("inferenceExtension") or {}).get("image") or {}

@@ -10,7 +10,7 @@ InferencePool + EPP (1) -> cache PVC and download (2) -> model servers (3).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from llmd_compile import yamlio
@@ -229,6 +229,18 @@ def repository_secrets(stack: Stack, registries: set[str]) -> list[dict[str, Any
     } for i, registry in enumerate(sorted(registries))]
 
 
+def argo_files(stack: Stack, project_docs: list[dict[str, Any]], repository_docs: list[dict[str, Any]],
+               children_of: Callable[[Stack, str, str, str], dict[str, dict[str, Any]]]) -> dict[str, str]:
+    """argocd/: the AppProjects, the repository entries, and per target a parent Application with its children."""
+    files: dict[str, str] = {"argocd/projects.yaml": yamlio.dump_all(project_docs),
+                             "argocd/repositories.yaml": yamlio.dump_all(repository_docs)}
+    for key, platform, server in targets(stack):
+        files[f"argocd/{key}.yaml"] = yamlio.dump(parent(stack, key))
+        for file, app in children_of(stack, key, platform, server).items():
+            files[f"argocd/{key}/{file}"] = yamlio.dump(app)
+    return files
+
+
 def emit(stack: Stack) -> dict[str, str]:
     files: dict[str, str] = {"helmfile.yaml": yamlio.dump(helmfile(stack))}
     if _control_plane(stack):
@@ -236,12 +248,7 @@ def emit(stack: Stack) -> dict[str, str]:
     argo = stack.spec.gitops.argocd
     if argo is None:
         return files
-    files["argocd/projects.yaml"] = yamlio.dump_all(projects(stack))
-    files["argocd/repositories.yaml"] = yamlio.dump_all(oci_repositories(stack))
-    for key, platform, server in targets(stack):
-        files[f"argocd/{key}.yaml"] = yamlio.dump(parent(stack, key))
-        for file, app in children(stack, key, platform, server).items():
-            files[f"argocd/{key}/{file}"] = yamlio.dump(app)
+    files.update(argo_files(stack, projects(stack), oci_repositories(stack), children))
     if argo.destination is not None:
         files["argocd/placement.yaml"] = yamlio.dump(placement(stack))
     return files

@@ -138,12 +138,7 @@ def emit(stack: Stack) -> dict[str, str]:
     argo = stack.spec.gitops.argocd
     if argo is None:
         return files
-    files["argocd/projects.yaml"] = yamlio.dump_all(projects(stack))
-    files["argocd/repositories.yaml"] = yamlio.dump_all(oci_repositories(stack))
-    for key, platform, server in gitops.targets(stack):
-        files[f"argocd/{key}.yaml"] = yamlio.dump(gitops.parent(stack, key))
-        for file, app in children(stack, key, platform, server).items():
-            files[f"argocd/{key}/{file}"] = yamlio.dump(app)
+    files.update(gitops.argo_files(stack, projects(stack), oci_repositories(stack), children))
     if argo.destination is not None:
         files["argocd/placement.yaml"] = yamlio.dump(gitops.placement(stack))
     return files
